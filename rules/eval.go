@@ -1,0 +1,156 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/expr-lang/expr/vm"
+)
+
+// Violation is one rule not met by one village: the raw material of a
+// finding.
+type Violation struct {
+	RuleID        string         `json:"rule"`
+	Title         string         `json:"title"`
+	Severity      Severity       `json:"severity"`
+	RectifyWithin Duration       `json:"rectify_within"`
+	VillageCode   string         `json:"village"`
+	VillageName   string         `json:"village_name"`
+	Township      string         `json:"township"`
+	AdviserCode   string         `json:"adviser,omitempty"` // "" when none is assigned
+	AdviserName   string         `json:"adviser_name,omitempty"`
+	Window        DateRange      `json:"window"`
+	Measured      map[string]any `json:"measured"`
+	Message       string         `json:"message"`
+}
+
+// Unassigned is the engine's own rule for villages without an active adviser.
+var Unassigned = struct {
+	Title         string
+	Severity      Severity
+	RectifyWithin Duration
+}{"顾问未配备", Serious, Duration{N: 10, Workdays: true}}
+
+// Request is what the store must compute to evaluate the checklist for period p.
+func (c *Checklist) Request(p Period, scope Scope) FactsRequest {
+	req := FactsRequest{End: civil(p.To), Scope: scope}
+	for _, w := range c.windows() {
+		req.Windows = append(req.Windows, w.Range(req.End))
+	}
+	if c.usesLookback() {
+		req.LookbackFrom = req.End.AddDate(0, 0, 1-Lookback)
+	}
+	return req
+}
+
+// windows lists the distinct windows the rules use, in rule order.
+func (c *Checklist) windows() []Window {
+	var ws []Window
+	seen := map[Window]bool{}
+	for _, r := range c.Rules {
+		if !seen[r.Window] {
+			seen[r.Window] = true
+			ws = append(ws, r.Window)
+		}
+	}
+	return ws
+}
+
+// usesLookback reports whether any rule reads days_since or last.
+func (c *Checklist) usesLookback() bool {
+	for _, r := range c.Rules {
+		for _, m := range r.measures {
+			if m.fn == "days_since" || m.fn == "last" {
+				return true
+			}
+		}
+		for _, name := range []string{"days_since", "last"} {
+			if strings.Contains(r.Message, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Evaluate checks every village's facts against the checklist for period p.
+// facts must have been computed for c.Request(p, …). A village that no rule
+// applies to is skipped; a village with no active adviser yields one
+// violation of AdviserAssignedID and no other. Violations come in the order
+// of facts, then of rules. An error means a condition failed at run time
+// (e.g. a hostile expression exceeded its memory budget).
+func Evaluate(c *Checklist, p Period, facts []Facts) ([]Violation, error) {
+	ws := c.windows()
+	idx := make(map[Window]int, len(ws))
+	for i, w := range ws {
+		idx[w] = i
+	}
+	end := civil(p.To)
+	machine := &vm.VM{MemoryBudget: memoryBudget}
+	var out []Violation
+	envs := make([]*Env, len(ws))
+	views := make([]view, len(ws))
+	for fi := range facts {
+		f := &facts[fi]
+		if len(f.Windows) != len(ws) {
+			return nil, fmt.Errorf("rules: facts of village %s have %d windows, the checklist uses %d", f.Village.Code, len(f.Windows), len(ws))
+		}
+		applies := false
+		for _, r := range c.Rules {
+			if r.AppliesTo.Match(f.Village) {
+				applies = true
+				break
+			}
+		}
+		if !applies {
+			continue
+		}
+		if f.Adviser == nil {
+			out = append(out, Violation{
+				RuleID: AdviserAssignedID, Title: Unassigned.Title, Severity: Unassigned.Severity,
+				RectifyWithin: Unassigned.RectifyWithin,
+				VillageCode:   f.Village.Code, VillageName: f.Village.Name, Township: f.Village.Township,
+				Window:   DateRange{From: end, To: end},
+				Measured: map[string]any{"assigned": false},
+				Message:  fmt.Sprintf("%s%s截至%s没有在聘的法律顾问", f.Village.Township, f.Village.Name, end.Format(dateLayout)),
+			})
+			continue
+		}
+		for i := range envs {
+			envs[i] = nil
+		}
+		for _, r := range c.Rules {
+			if !r.AppliesTo.Match(f.Village) {
+				continue
+			}
+			i := idx[r.Window]
+			if envs[i] == nil {
+				views[i] = view{f: f, w: &f.Windows[i], end: end}
+				envs[i] = views[i].env()
+			}
+			res, err := machine.Run(r.program, envs[i])
+			if err != nil {
+				return nil, fmt.Errorf("规则 %s 对村 %s 求值失败: %w", r.ID, f.Village.Code, err)
+			}
+			if ok, _ := res.(bool); ok {
+				continue
+			}
+			v := &views[i]
+			measured := make(map[string]any, len(r.measures))
+			for _, m := range r.measures {
+				measured[m.key] = m.value(*v)
+			}
+			msg, err := render(r.tmpl, r, v, p)
+			if err != nil {
+				return nil, fmt.Errorf("规则 %s 对村 %s 生成消息失败: %w", r.ID, f.Village.Code, err)
+			}
+			out = append(out, Violation{
+				RuleID: r.ID, Title: r.Title, Severity: r.Severity, RectifyWithin: r.RectifyWithin,
+				VillageCode: f.Village.Code, VillageName: f.Village.Name, Township: f.Village.Township,
+				AdviserCode: f.Adviser.Code, AdviserName: f.Adviser.Name,
+				Window: r.Window.Range(end), Measured: measured, Message: msg,
+			})
+		}
+	}
+	return out, nil
+}
