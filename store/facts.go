@@ -1,0 +1,172 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"ducha/rules"
+)
+
+// Facts computes, set-based, what the checklist needs of every village in
+// req.Scope: two queries whatever the number of villages, rules and windows.
+//
+//  1. villages in scope with the adviser whose assignment covers req.End;
+//  2. ONE scan of activities in req.ScanFrom()..req.End grouped by village and
+//     kind, with one count/sum(count)/sum(amount_fen) per window through
+//     FILTER (WHERE day >= window start) (every window ends on req.End) and
+//     max(day) since req.LookbackFrom for days_since/last.
+//
+// The same SQL runs on PostgreSQL and SQLite (FILTER needs SQLite ≥ 3.30).
+// Results are ordered by village code.
+func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts, error) {
+	end := DayOf(req.End)
+	scope, scopeArgs, err := scopeClause(req.Scope)
+	if err != nil {
+		return nil, err
+	}
+
+	q := `SELECT v.id, v.code, v.name, t.name AS township, v.poverty,
+	       a.code AS acode, a.name AS aname, a.kind, a.firm, a.phone, a.qq, a.wechat, a.email
+	FROM villages v
+	JOIN townships t ON t.id = v.township_id
+	LEFT JOIN assignments s ON s.village_id = v.id AND s.from_date <= ? AND (s.to_date IS NULL OR s.to_date >= ?)
+	LEFT JOIN advisers a ON a.id = s.adviser_id
+	WHERE ` + scope + `
+	ORDER BY v.code`
+	args := append([]any{end, end}, scopeArgs...)
+	rows, err := db.X.QueryContext(ctx, db.Rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("facts: villages: %w", err)
+	}
+	var out []rules.Facts
+	byID := map[int64]int{}
+	for rows.Next() {
+		var (
+			id                                         int64
+			f                                          rules.Facts
+			code, name, kind, firm, phone, qq, wx, eml sql.NullString
+		)
+		if err := rows.Scan(&id, &f.Village.Code, &f.Village.Name, &f.Village.Township, &f.Village.Poverty,
+			&code, &name, &kind, &firm, &phone, &qq, &wx, &eml); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("facts: villages: %w", err)
+		}
+		if code.Valid {
+			f.Adviser = &rules.Adviser{Code: code.String, Name: name.String, Kind: kind.String, Firm: firm.String,
+				Phone: phone.String, QQ: qq.String, WeChat: wx.String, Email: eml.String}
+		}
+		f.Windows = make([]rules.WindowFacts, len(req.Windows))
+		for i := range f.Windows {
+			f.Windows[i].Kinds = map[rules.Kind]rules.Tally{}
+		}
+		if !req.LookbackFrom.IsZero() {
+			f.Last = map[rules.Kind]time.Time{}
+		}
+		byID[id] = len(out)
+		out = append(out, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("facts: villages: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+
+	// One aggregate scan for every window at once.
+	var cols []string
+	var colArgs []any
+	for _, w := range req.Windows {
+		from := DayOf(w.From)
+		cols = append(cols,
+			"count(*) FILTER (WHERE day >= ?)",
+			"COALESCE(sum(count) FILTER (WHERE day >= ?), 0)",
+			"COALESCE(sum(amount_fen) FILTER (WHERE day >= ?), 0)")
+		colArgs = append(colArgs, from, from, from)
+	}
+	if req.LookbackFrom.IsZero() {
+		cols = append(cols, "NULL")
+	} else {
+		cols = append(cols, "max(day) FILTER (WHERE day >= ?)")
+		colArgs = append(colArgs, DayOf(req.LookbackFrom))
+	}
+	actScope := ""
+	if !req.Scope.All() {
+		actScope = " AND village_id IN (SELECT v.id FROM villages v WHERE " + scope + ")"
+	}
+	q = `SELECT village_id, kind, ` + strings.Join(cols, ", ") + `
+	FROM activities
+	WHERE day >= ? AND day <= ?` + actScope + `
+	GROUP BY village_id, kind`
+	args = append(colArgs, DayOf(req.ScanFrom()), end)
+	args = append(args, scopeArgs...)
+	rows, err = db.X.QueryContext(ctx, db.Rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("facts: activities: %w", err)
+	}
+	defer rows.Close()
+	n := len(req.Windows)
+	counts := make([]int64, 3*n)
+	dest := make([]any, 0, 3*n+3)
+	var vid int64
+	var kind string
+	var last Day
+	dest = append(dest, &vid, &kind)
+	for i := range counts {
+		dest = append(dest, &counts[i])
+	}
+	dest = append(dest, &last)
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("facts: activities: %w", err)
+		}
+		i, ok := byID[vid]
+		if !ok {
+			continue // a village outside the scope cannot appear; be safe
+		}
+		f := &out[i]
+		k := rules.Kind(kind)
+		for w := 0; w < n; w++ {
+			if counts[3*w] > 0 {
+				f.Windows[w].Kinds[k] = rules.Tally{Events: int(counts[3*w]), Total: int(counts[3*w+1])}
+				f.Windows[w].RecoveredFen += counts[3*w+2]
+			}
+		}
+		if f.Last != nil && !last.IsZero() {
+			f.Last[k] = last.Time
+		}
+		last = Day{}
+	}
+	return out, rows.Err()
+}
+
+// scopeClause is the WHERE condition on villages v selecting the scope.
+func scopeClause(s rules.Scope) (string, []any, error) {
+	if s.All() {
+		return "1 = 1", nil, nil
+	}
+	var parts []string
+	var args []any
+	if len(s.Townships) > 0 {
+		q, a, err := sqlx.In("v.township_id IN (SELECT id FROM townships WHERE name IN (?))", s.Townships)
+		if err != nil {
+			return "", nil, err
+		}
+		parts = append(parts, q)
+		args = append(args, a...)
+	}
+	if len(s.Villages) > 0 {
+		q, a, err := sqlx.In("v.code IN (?)", s.Villages)
+		if err != nil {
+			return "", nil, err
+		}
+		parts = append(parts, q)
+		args = append(args, a...)
+	}
+	return "(" + strings.Join(parts, " OR ") + ")", args, nil
+}
