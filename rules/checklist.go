@@ -434,11 +434,27 @@ func (p *parser) exprPos(n *yaml.Node, e *file.Error) (int, int) {
 			segs = append(segs, seg{l, utf8.RuneCountInString(s) - utf8.RuneCountInString(trimmed) + 1, utf8.RuneCountInString(trimmed)})
 		}
 	}
-	for _, s := range segs {
+	for i, s := range segs {
 		if off <= s.n {
+			if i == 0 && n.Style&yaml.DoubleQuotedStyle != 0 {
+				return s.line, s.col + rawOffset([]rune(src(s.line))[s.col-1:], off)
+			}
 			return s.line, s.col + off
 		}
 		off -= s.n + 1
 	}
 	return n.Line, n.Column
+}
+
+// rawOffset is how many runes of a double-quoted scalar's raw text hold its
+// first off value runes: an escape such as \" is two raw runes for one.
+func rawOffset(raw []rune, off int) int {
+	j := 0
+	for i := 0; i < off && j < len(raw); i++ {
+		if raw[j] == '\\' {
+			j++
+		}
+		j++
+	}
+	return j
 }
