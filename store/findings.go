@@ -1,0 +1,495 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"ducha/workflow"
+)
+
+// Findings persists findings and their hash-chained history. It implements
+// workflow.FindingStore, workflow.SweepStore and workflow.AuditSource.
+type Findings struct {
+	db *DB
+
+	once     sync.Once
+	prepErr  error
+	load     *sqlx.Stmt // one finding by id
+	pgTrans  *sql.Stmt  // PostgreSQL: guarded UPDATE + history INSERT in one statement
+	sqlTrans [2]string  // SQLite: the two statements, run in one transaction
+}
+
+// NewFindings returns the findings store of db.
+func NewFindings(db *DB) *Findings { return &Findings{db: db} }
+
+var (
+	_ workflow.FindingStore = (*Findings)(nil)
+	_ workflow.SweepStore   = (*Findings)(nil)
+	_ workflow.AuditSource  = (*Findings)(nil)
+)
+
+const findingCols = `f.id, f.round_id, f.rule_id, f.rule_title, f.severity, f.rectify_n, f.rectify_workdays,
+	v.code AS village, v.name AS village_name, t.name AS township,
+	COALESCE(a.code, '') AS adviser, COALESCE(a.name, '') AS adviser_name,
+	f.evidence, f.message, f.repeat_count, f.created_at, f.state, f.version, f.deadline,
+	f.rejections, f.summons, f.escalations, f.verified_by, f.interview_on, f.reminded_for,
+	f.updated_at, f.last_seq, f.last_hash`
+
+const findingFrom = ` FROM findings f
+	JOIN villages v ON v.id = f.village_id
+	JOIN townships t ON t.id = f.township_id
+	LEFT JOIN advisers a ON a.id = f.adviser_id`
+
+type findingRow struct {
+	ID              int64         `db:"id"`
+	RoundID         sql.NullInt64 `db:"round_id"`
+	RuleID          string        `db:"rule_id"`
+	RuleTitle       string        `db:"rule_title"`
+	Severity        string        `db:"severity"`
+	RectifyN        int           `db:"rectify_n"`
+	RectifyWorkdays bool          `db:"rectify_workdays"`
+	Village         string        `db:"village"`
+	VillageName     string        `db:"village_name"`
+	Township        string        `db:"township"`
+	Adviser         string        `db:"adviser"`
+	AdviserName     string        `db:"adviser_name"`
+	Evidence        []byte        `db:"evidence"`
+	Message         string        `db:"message"`
+	RepeatCount     int           `db:"repeat_count"`
+	CreatedAt       Instant       `db:"created_at"`
+	State           string        `db:"state"`
+	Version         int           `db:"version"`
+	Deadline        Day           `db:"deadline"`
+	Rejections      int           `db:"rejections"`
+	Summons         int           `db:"summons"`
+	Escalations     int           `db:"escalations"`
+	VerifiedBy      string        `db:"verified_by"`
+	InterviewOn     Day           `db:"interview_on"`
+	RemindedFor     Day           `db:"reminded_for"`
+	UpdatedAt       Instant       `db:"updated_at"`
+	LastSeq         int           `db:"last_seq"`
+	LastHash        string        `db:"last_hash"`
+	AdviserRecent   int           `db:"adviser_recent"`
+}
+
+func (r *findingRow) finding() *workflow.Finding {
+	return &workflow.Finding{
+		ID: r.ID, RoundID: r.RoundID.Int64, RuleID: r.RuleID, RuleTitle: r.RuleTitle,
+		Severity: workflow.Severity(r.Severity), Rectify: workflow.Within{N: r.RectifyN, Workdays: r.RectifyWorkdays},
+		Village: r.Village, VillageName: r.VillageName, Township: r.Township,
+		Adviser: r.Adviser, AdviserName: r.AdviserName, Evidence: json.RawMessage(r.Evidence),
+		Message: r.Message, RepeatCount: r.RepeatCount, CreatedAt: r.CreatedAt.T().UTC(),
+		State: workflow.State(r.State), Version: r.Version, Deadline: r.Deadline.Ptr(),
+		Rejections: r.Rejections, Summons: r.Summons, Escalations: r.Escalations, VerifiedBy: r.VerifiedBy,
+		InterviewOn: r.InterviewOn.Ptr(), RemindedFor: r.RemindedFor.Ptr(), UpdatedAt: r.UpdatedAt.T().UTC(),
+		LastSeq: r.LastSeq, LastHash: r.LastHash,
+	}
+}
+
+const pgTransition = `WITH u AS (
+	UPDATE findings SET state = $3, version = version + 1, deadline = $4, rejections = $5, summons = $6,
+		escalations = $7, verified_by = $8, interview_on = $9, reminded_for = $10, updated_at = $11,
+		last_seq = $12, last_hash = $13
+	WHERE id = $1 AND version = $2 RETURNING id)
+INSERT INTO finding_history (finding_id, seq, at, actor, actor_role, event, from_state, to_state, comment, payload, prev_hash, hash)
+SELECT id, $12, $11, $14, $15, $16, $17, $3, $18, $19, $20, $13 FROM u`
+
+func (s *Findings) prepare(ctx context.Context) error {
+	s.once.Do(func() {
+		s.load, s.prepErr = s.db.X.PreparexContext(ctx, s.db.Rebind("SELECT "+findingCols+", 0 AS adviser_recent"+findingFrom+" WHERE f.id = ?"))
+		if s.prepErr == nil && s.db.Dialect == Postgres {
+			s.pgTrans, s.prepErr = s.db.X.PrepareContext(ctx, pgTransition)
+		}
+	})
+	return s.prepErr
+}
+
+// Finding reads one finding.
+func (s *Findings) Finding(ctx context.Context, id int64) (*workflow.Finding, error) {
+	if err := s.prepare(ctx); err != nil {
+		return nil, err
+	}
+	var r findingRow
+	if err := s.load.GetContext(ctx, &r, id); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, &workflow.NotFoundError{What: fmt.Sprintf("编号为 %d 的问题", id)}
+		}
+		return nil, fmt.Errorf("read finding %d: %w", id, err)
+	}
+	return r.finding(), nil
+}
+
+func transitionArgs(t *workflow.Transition) []any {
+	f, e := t.Finding, &t.Entry
+	return []any{f.ID, f.Version, string(f.State), DayPtr(f.Deadline), f.Rejections, f.Summons,
+		f.Escalations, f.VerifiedBy, DayPtr(f.InterviewOn), DayPtr(f.RemindedFor), Instant(e.At),
+		e.Seq, e.Hash, e.Actor, string(e.Role), string(e.Event), string(e.From), e.Comment, e.PayloadJSON(), e.PrevHash}
+}
+
+// Transition writes a transition atomically, guarded by the finding's
+// version: on PostgreSQL as one statement (one round trip), on SQLite as two
+// statements in one transaction.
+func (s *Findings) Transition(ctx context.Context, t *workflow.Transition) error {
+	if err := s.prepare(ctx); err != nil {
+		return err
+	}
+	if s.db.Dialect == Postgres {
+		res, err := s.pgTrans.ExecContext(ctx, transitionArgs(t)...)
+		return transitionResult(t, res, err)
+	}
+	return s.db.InTx(ctx, func(tx *Tx) error { return TransitionTx(ctx, tx, t) })
+}
+
+// TransitionTx writes a transition inside the caller's transaction (e.g.
+// opening a round, which orders its findings in the same transaction).
+func TransitionTx(ctx context.Context, tx *Tx, t *workflow.Transition) error {
+	a := transitionArgs(t)
+	if tx.Dialect == Postgres {
+		res, err := tx.ExecContext(ctx, pgTransition, a...)
+		return transitionResult(t, res, err)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE findings SET state = ?, version = version + 1, deadline = ?,
+		rejections = ?, summons = ?, escalations = ?, verified_by = ?, interview_on = ?, reminded_for = ?,
+		updated_at = ?, last_seq = ?, last_hash = ? WHERE id = ? AND version = ?`,
+		a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[0], a[1])
+	if err := transitionResult(t, res, err); err != nil {
+		return err
+	}
+	e := &t.Entry
+	_, err = tx.ExecContext(ctx, `INSERT INTO finding_history (finding_id, seq, at, actor, actor_role, event,
+		from_state, to_state, comment, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.FindingID, e.Seq, Instant(e.At), e.Actor, string(e.Role), string(e.Event), string(e.From),
+		string(e.To), e.Comment, e.PayloadJSON(), e.PrevHash, e.Hash)
+	if err != nil {
+		return fmt.Errorf("finding %d: write history: %w", e.FindingID, err)
+	}
+	return nil
+}
+
+func transitionResult(t *workflow.Transition, res sql.Result, err error) error {
+	if err != nil {
+		if IsUniqueViolation(err) {
+			return workflow.ErrConflict
+		}
+		return fmt.Errorf("finding %d %s: %w", t.Finding.ID, t.Entry.Event, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return workflow.ErrConflict
+	}
+	return nil
+}
+
+// InsertFindings writes newly discovered findings and the first, sealed
+// history entry of each inside the caller's transaction, set-based: one
+// lookup of the villages and advisers, ids reserved at once, multi-row
+// inserts. Each finding names its village (and adviser) by code; InsertFindings
+// fills in ID, township, names and the lifecycle fields.
+func InsertFindings(ctx context.Context, tx *Tx, fs []*workflow.Finding, at time.Time) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	at = at.UTC().Truncate(time.Microsecond)
+	type village struct {
+		ID         int64  `db:"id"`
+		Code       string `db:"code"`
+		Name       string `db:"name"`
+		TownshipID int64  `db:"township_id"`
+		Township   string `db:"township"`
+	}
+	type adviser struct {
+		ID   int64  `db:"id"`
+		Code string `db:"code"`
+		Name string `db:"name"`
+	}
+	var vs []village
+	if err := tx.SelectContext(ctx, &vs, `SELECT v.id, v.code, v.name, v.township_id, t.name AS township
+		FROM villages v JOIN townships t ON t.id = v.township_id`); err != nil {
+		return fmt.Errorf("insert findings: read villages: %w", err)
+	}
+	var as []adviser
+	if err := tx.SelectContext(ctx, &as, `SELECT id, code, name FROM advisers`); err != nil {
+		return fmt.Errorf("insert findings: read advisers: %w", err)
+	}
+	vByCode := make(map[string]*village, len(vs))
+	for i := range vs {
+		vByCode[vs[i].Code] = &vs[i]
+	}
+	aByCode := make(map[string]*adviser, len(as))
+	for i := range as {
+		aByCode[as[i].Code] = &as[i]
+	}
+	ids, err := reserveFindingIDs(ctx, tx, len(fs))
+	if err != nil {
+		return err
+	}
+	const cols = 25
+	frows := make([][]any, 0, len(fs))
+	hrows := make([][]any, 0, len(fs))
+	for i, f := range fs {
+		v := vByCode[f.Village]
+		if v == nil {
+			return fmt.Errorf("insert findings: 未知的村编号 %q", f.Village)
+		}
+		var adviserID sql.NullInt64
+		if f.Adviser != "" {
+			a := aByCode[f.Adviser]
+			if a == nil {
+				return fmt.Errorf("insert findings: 未知的顾问编号 %q", f.Adviser)
+			}
+			adviserID = sql.NullInt64{Int64: a.ID, Valid: true}
+			f.AdviserName = a.Name
+		}
+		f.ID, f.VillageName, f.Township = ids[i], v.Name, v.Township
+		f.State, f.Version, f.CreatedAt, f.UpdatedAt = workflow.Discovered, 1, at, at
+		if f.Severity == "" {
+			f.Severity = workflow.General
+		}
+		e := workflow.Discovery(f, at)
+		f.LastSeq, f.LastHash = e.Seq, e.Hash
+		evidence := string(f.Evidence)
+		if evidence == "" {
+			evidence = "{}"
+		}
+		var round sql.NullInt64
+		if f.RoundID != 0 {
+			round = sql.NullInt64{Int64: f.RoundID, Valid: true}
+		}
+		frows = append(frows, []any{f.ID, round, f.RuleID, f.RuleTitle, string(f.Severity), f.Rectify.N,
+			f.Rectify.Workdays, v.ID, v.TownshipID, adviserID, evidence, f.Message, f.RepeatCount,
+			string(f.State), f.Version, DayPtr(f.Deadline), f.Rejections, f.Summons, f.Escalations,
+			f.VerifiedBy, Instant(at), Instant(at), f.LastSeq, f.LastHash, DayPtr(f.InterviewOn)})
+		hrows = append(hrows, []any{e.FindingID, e.Seq, Instant(e.At), e.Actor, string(e.Role), string(e.Event),
+			string(e.From), string(e.To), e.Comment, e.PayloadJSON(), e.PrevHash, e.Hash})
+	}
+	evidence := "?"
+	if tx.Dialect == Postgres {
+		evidence = "CAST(? AS jsonb)"
+	}
+	fph := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + evidence + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	if err := insertRows(ctx, tx, `INSERT INTO findings (id, round_id, rule_id, rule_title, severity, rectify_n,
+		rectify_workdays, village_id, township_id, adviser_id, evidence, message, repeat_count, state, version,
+		deadline, rejections, summons, escalations, verified_by, created_at, updated_at, last_seq, last_hash,
+		interview_on) VALUES `, fph, cols, frows); err != nil {
+		return fmt.Errorf("insert findings: %w", err)
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO finding_history (finding_id, seq, at, actor, actor_role, event,
+		from_state, to_state, comment, payload, prev_hash, hash) VALUES `, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 12, hrows); err != nil {
+		return fmt.Errorf("insert finding history: %w", err)
+	}
+	return nil
+}
+
+func reserveFindingIDs(ctx context.Context, tx *Tx, n int) ([]int64, error) {
+	ids := make([]int64, 0, n)
+	if tx.Dialect == Postgres {
+		if err := tx.SelectContext(ctx, &ids, `SELECT nextval(pg_get_serial_sequence('findings', 'id'))
+			FROM generate_series(1, $1)`, n); err != nil {
+			return nil, fmt.Errorf("reserve finding ids: %w", err)
+		}
+		return ids, nil
+	}
+	// SQLite: the transaction holds the write lock (_txlock=immediate).
+	var top int64
+	if err := tx.GetContext(ctx, &top, `SELECT COALESCE(max(id), 0) FROM findings`); err != nil {
+		return nil, fmt.Errorf("reserve finding ids: %w", err)
+	}
+	for i := range n {
+		ids = append(ids, top+1+int64(i))
+	}
+	return ids, nil
+}
+
+// insertRows writes rows with multi-row INSERTs of at most ~30,000 parameters each.
+func insertRows(ctx context.Context, tx *Tx, head, tuple string, cols int, rows [][]any) error {
+	per := 30000 / cols
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(start+per, len(rows))]
+		var b strings.Builder
+		b.WriteString(head)
+		args := make([]any, 0, len(chunk)*cols)
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(tuple)
+			args = append(args, r...)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(b.String()), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FindingFilter selects findings to list; empty fields select all.
+type FindingFilter struct {
+	State    workflow.State
+	Township string // township name
+	Adviser  string // adviser code
+	Round    int64
+}
+
+// List returns the findings matching the filter, newest first.
+func (s *Findings) List(ctx context.Context, flt FindingFilter) ([]*workflow.Finding, error) {
+	q := "SELECT " + findingCols + ", 0 AS adviser_recent" + findingFrom + " WHERE 1 = 1"
+	var args []any
+	if flt.State != "" {
+		q += " AND f.state = ?"
+		args = append(args, string(flt.State))
+	}
+	if flt.Township != "" {
+		q += " AND t.name = ?"
+		args = append(args, flt.Township)
+	}
+	if flt.Adviser != "" {
+		q += " AND a.code = ?"
+		args = append(args, flt.Adviser)
+	}
+	if flt.Round != 0 {
+		q += " AND f.round_id = ?"
+		args = append(args, flt.Round)
+	}
+	q += " ORDER BY f.id DESC"
+	return s.selectFindings(ctx, q, args...)
+}
+
+func (s *Findings) selectFindings(ctx context.Context, q string, args ...any) ([]*workflow.Finding, error) {
+	rows, err := s.db.X.QueryxContext(ctx, s.db.Rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list findings: %w", err)
+	}
+	defer rows.Close()
+	var out []*workflow.Finding
+	for rows.Next() {
+		var r findingRow
+		if err := rows.StructScan(&r); err != nil {
+			return nil, fmt.Errorf("list findings: %w", err)
+		}
+		out = append(out, r.finding())
+	}
+	return out, rows.Err()
+}
+
+// OpenFindings returns every open finding with the number of findings of
+// its adviser discovered since repeatSince, in one query.
+func (s *Findings) OpenFindings(ctx context.Context, repeatSince time.Time) ([]workflow.Candidate, error) {
+	q := "SELECT " + findingCols + `,
+		(SELECT count(*) FROM findings g WHERE g.adviser_id = f.adviser_id AND g.created_at >= ?) AS adviser_recent` +
+		findingFrom + " WHERE f.state NOT IN ('signed_off', 'dismissed') ORDER BY f.id"
+	rows, err := s.db.X.QueryxContext(ctx, s.db.Rebind(q), Instant(repeatSince))
+	if err != nil {
+		return nil, fmt.Errorf("open findings: %w", err)
+	}
+	defer rows.Close()
+	var out []workflow.Candidate
+	for rows.Next() {
+		var r findingRow
+		if err := rows.StructScan(&r); err != nil {
+			return nil, fmt.Errorf("open findings: %w", err)
+		}
+		out = append(out, workflow.Candidate{Finding: r.finding(), AdviserRecent: r.AdviserRecent})
+	}
+	return out, rows.Err()
+}
+
+type entryRow struct {
+	FindingID int64   `db:"finding_id"`
+	Seq       int     `db:"seq"`
+	At        Instant `db:"at"`
+	Actor     string  `db:"actor"`
+	Role      string  `db:"actor_role"`
+	Event     string  `db:"event"`
+	From      string  `db:"from_state"`
+	To        string  `db:"to_state"`
+	Comment   string  `db:"comment"`
+	Payload   string  `db:"payload"`
+	PrevHash  string  `db:"prev_hash"`
+	Hash      string  `db:"hash"`
+}
+
+func (r *entryRow) entry() (workflow.Entry, error) {
+	e := workflow.Entry{FindingID: r.FindingID, Seq: r.Seq, At: r.At.T().UTC(), Actor: r.Actor,
+		Role: workflow.Role(r.Role), Event: workflow.Event(r.Event), From: workflow.State(r.From),
+		To: workflow.State(r.To), Comment: r.Comment, PrevHash: r.PrevHash, Hash: r.Hash}
+	if r.Payload != "" && r.Payload != "{}" {
+		if err := json.Unmarshal([]byte(r.Payload), &e.Payload); err != nil {
+			// A payload that is not a JSON object was tampered with: keep
+			// the raw text so the hash check fails on it.
+			e.Payload = map[string]string{"": r.Payload}
+		}
+	}
+	return e, nil
+}
+
+const historyCols = `finding_id, seq, at, actor, actor_role, event, from_state, to_state, comment, payload, prev_hash, hash`
+
+// History returns a finding's history, oldest first.
+func (s *Findings) History(ctx context.Context, id int64) ([]workflow.Entry, error) {
+	var out []workflow.Entry
+	err := s.EachEntry(ctx, id, func(e workflow.Entry) error {
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// EachEntry calls fn with every history entry, ordered by finding and seq;
+// of one finding when id is not 0.
+func (s *Findings) EachEntry(ctx context.Context, id int64, fn func(workflow.Entry) error) error {
+	q := "SELECT " + historyCols + " FROM finding_history"
+	var args []any
+	if id != 0 {
+		q += " WHERE finding_id = ?"
+		args = append(args, id)
+	}
+	rows, err := s.db.X.QueryxContext(ctx, s.db.Rebind(q+" ORDER BY finding_id, seq"), args...)
+	if err != nil {
+		return fmt.Errorf("read history: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r entryRow
+		if err := rows.StructScan(&r); err != nil {
+			return fmt.Errorf("read history: %w", err)
+		}
+		e, err := r.entry()
+		if err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// ChainHeads returns every finding's last_seq and last_hash.
+func (s *Findings) ChainHeads(ctx context.Context) (map[int64]workflow.ChainHead, error) {
+	rows, err := s.db.X.QueryContext(ctx, "SELECT id, last_seq, last_hash FROM findings")
+	if err != nil {
+		return nil, fmt.Errorf("read chain heads: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]workflow.ChainHead{}
+	for rows.Next() {
+		var id int64
+		var h workflow.ChainHead
+		if err := rows.Scan(&id, &h.Seq, &h.Hash); err != nil {
+			return nil, err
+		}
+		out[id] = h
+	}
+	return out, rows.Err()
+}
