@@ -18,6 +18,8 @@ import (
 //	adviser.code, .name, .kind, .firm, .phone, .qq, .wechat, .email ("" when none)
 //	assigned          an adviser is active on the period end
 //	events(k...)      number of records of the kinds in the window (all kinds when none given)
+//	adviser_events(k...)  number of records of the kinds the village's adviser
+//	                  logged in the window in any village (adviser-level duties: training)
 //	total(k...)       sum of their counts (人次 for consultations)
 //	recovered()       economic loss recovered in the window, in yuan
 //	days_since(k...)  days from the newest record of the kinds to the period end
@@ -27,18 +29,20 @@ import (
 // Kinds are string literals by code or Chinese label ("lecture", "法治讲座"),
 // checked and normalised to codes when the checklist is compiled.
 type Env struct {
-	Village   Village                   `expr:"village"`
-	Adviser   Adviser                   `expr:"adviser"`
-	Assigned  bool                      `expr:"assigned"`
-	Events    func(kinds ...string) int `expr:"events"`
-	Total     func(kinds ...string) int `expr:"total"`
-	Recovered func() float64            `expr:"recovered"`
-	DaysSince func(kinds ...string) int `expr:"days_since"`
-	Last      func(kinds ...string) any `expr:"last"`
+	Village  Village                   `expr:"village"`
+	Adviser  Adviser                   `expr:"adviser"`
+	Assigned bool                      `expr:"assigned"`
+	Events   func(kinds ...string) int `expr:"events"`
+	Total    func(kinds ...string) int `expr:"total"`
+	// AdviserEvents counts the adviser's records in every village.
+	AdviserEvents func(kinds ...string) int `expr:"adviser_events"`
+	Recovered     func() float64            `expr:"recovered"`
+	DaysSince     func(kinds ...string) int `expr:"days_since"`
+	Last          func(kinds ...string) any `expr:"last"`
 }
 
 // kindFuncs are the env functions whose arguments are kinds.
-var kindFuncs = map[string]bool{"events": true, "total": true, "days_since": true, "last": true}
+var kindFuncs = map[string]bool{"events": true, "total": true, "adviser_events": true, "days_since": true, "last": true}
 
 // Limits on hostile expressions: the size of the tree, the VM's memory
 // budget (in expr's units: roughly elements allocated) and the source length.
@@ -68,6 +72,16 @@ type view struct {
 func (v view) events(kinds []Kind) int {
 	n := 0
 	for k, t := range v.w.Kinds {
+		if matches(kinds, k) {
+			n += t.Events
+		}
+	}
+	return n
+}
+
+func (v view) adviserEvents(kinds []Kind) int {
+	n := 0
+	for k, t := range v.w.Adviser {
 		if matches(kinds, k) {
 			n += t.Events
 		}
@@ -129,12 +143,13 @@ func asKinds(ss []string) []Kind {
 
 func (v view) env() *Env {
 	e := &Env{
-		Village:   v.f.Village,
-		Assigned:  v.f.Adviser != nil,
-		Events:    func(k ...string) int { return v.events(asKinds(k)) },
-		Total:     func(k ...string) int { return v.total(asKinds(k)) },
-		Recovered: v.recovered,
-		DaysSince: func(k ...string) int { return v.daysSince(asKinds(k)) },
+		Village:       v.f.Village,
+		Assigned:      v.f.Adviser != nil,
+		Events:        func(k ...string) int { return v.events(asKinds(k)) },
+		Total:         func(k ...string) int { return v.total(asKinds(k)) },
+		AdviserEvents: func(k ...string) int { return v.adviserEvents(asKinds(k)) },
+		Recovered:     v.recovered,
+		DaysSince:     func(k ...string) int { return v.daysSince(asKinds(k)) },
 		Last: func(k ...string) any {
 			if d, ok := v.last(asKinds(k)); ok {
 				return d
@@ -161,6 +176,8 @@ func (m measure) value(v view) any {
 		return v.events(m.kinds)
 	case "total":
 		return v.total(m.kinds)
+	case "adviser_events":
+		return v.adviserEvents(m.kinds)
 	case "recovered":
 		return v.recovered()
 	case "days_since":

@@ -37,6 +37,10 @@ type Tally struct {
 type WindowFacts struct {
 	Kinds        map[Kind]Tally
 	RecoveredFen int64 // economic loss recovered, in fen, over all kinds
+	// Adviser tallies the records of the village's adviser (the one active on
+	// the period end) in ANY village, for adviser-level duties such as
+	// training; nil when the village has no adviser.
+	Adviser map[Kind]Tally
 }
 
 // Facts are everything the checklist may ask about one village for one
@@ -95,6 +99,7 @@ func (r FactsRequest) ScanFrom() time.Time {
 
 // Record is one activity record as the naive evaluation (Tally) sees it.
 type Record struct {
+	Adviser   string
 	Village   string
 	Kind      Kind
 	Day       time.Time
@@ -107,20 +112,40 @@ type Record struct {
 // villages and advisers (keyed by village code; absent = none) give the rest.
 func TallyFacts(req FactsRequest, villages []Village, advisers map[string]*Adviser, records []Record) []Facts {
 	byCode := make(map[string]int, len(villages))
+	served := map[string][]int{} // adviser code -> villages it serves
 	out := make([]Facts, len(villages))
 	for i, v := range villages {
 		byCode[v.Code] = i
 		out[i] = Facts{Village: v, Adviser: advisers[v.Code], Windows: make([]WindowFacts, len(req.Windows))}
 		for j := range req.Windows {
 			out[i].Windows[j].Kinds = map[Kind]Tally{}
+			if out[i].Adviser != nil {
+				out[i].Windows[j].Adviser = map[Kind]Tally{}
+			}
+		}
+		if a := out[i].Adviser; a != nil {
+			served[a.Code] = append(served[a.Code], i)
 		}
 		if !req.LookbackFrom.IsZero() {
 			out[i].Last = map[Kind]time.Time{}
 		}
 	}
 	for _, r := range records {
+		if r.Day.After(req.End) {
+			continue
+		}
+		for _, i := range served[r.Adviser] {
+			for j, w := range req.Windows {
+				if w.Contains(r.Day) {
+					t := out[i].Windows[j].Adviser[r.Kind]
+					t.Events++
+					t.Total += r.Count
+					out[i].Windows[j].Adviser[r.Kind] = t
+				}
+			}
+		}
 		i, ok := byCode[r.Village]
-		if !ok || r.Day.After(req.End) {
+		if !ok {
 			continue
 		}
 		f := &out[i]

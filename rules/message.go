@@ -19,6 +19,7 @@ import (
 //	.rule.id .rule.title
 //
 // and the condition's functions: {{events "visit"}}, {{total "法律咨询"}},
+// {{adviser_events "training"}},
 // {{recovered}}, {{days_since "lecture"}}, {{last "training"}} (a date, or
 // 无记录). Kinds are accepted by code or Chinese label. A misspelt field or
 // kind fails when the checklist is checked: the template is executed once
@@ -55,6 +56,13 @@ func templateFuncs(v *view) template.FuncMap {
 				return 0, err
 			}
 			return v.total(ks), nil
+		},
+		"adviser_events": func(ss ...string) (int, error) {
+			ks, err := kinds(ss)
+			if err != nil {
+				return 0, err
+			}
+			return v.adviserEvents(ks), nil
 		},
 		"recovered": func() float64 { return v.recovered() },
 		"days_since": func(ss ...string) (int, error) {

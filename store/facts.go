@@ -16,10 +16,13 @@ import (
 // req.Scope: two queries whatever the number of villages, rules and windows.
 //
 //  1. villages in scope with the adviser whose assignment covers req.End;
-//  2. ONE scan of activities in req.ScanFrom()..req.End grouped by village and
-//     kind, with one count/sum(count)/sum(amount_fen) per window through
-//     FILTER (WHERE day >= window start) (every window ends on req.End) and
-//     max(day) since req.LookbackFrom for days_since/last.
+//  2. ONE scan of activities in req.ScanFrom()..req.End grouped by village,
+//     adviser and kind, with one count/sum(count)/sum(amount_fen) per window
+//     through FILTER (WHERE day >= window start) (every window ends on
+//     req.End) and max(day) since req.LookbackFrom for days_since/last. Go
+//     folds the rows into per-village tallies and, for adviser_events, into
+//     tallies of each serving adviser's records in any village (so a scoped
+//     scan also reads the rows of the scope's advisers outside the scope).
 //
 // The same SQL runs on PostgreSQL and SQLite (FILTER needs SQLite ≥ 3.30).
 // Results are ordered by village code.
@@ -30,7 +33,7 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 		return nil, err
 	}
 
-	q := `SELECT v.id, v.code, v.name, t.name AS township, v.poverty,
+	q := `SELECT v.id, a.id AS aid, v.code, v.name, t.name AS township, v.poverty,
 	       a.code AS acode, a.name AS aname, a.kind, a.firm, a.phone, a.qq, a.wechat, a.email
 	FROM villages v
 	JOIN townships t ON t.id = v.township_id
@@ -45,13 +48,15 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 	}
 	var out []rules.Facts
 	byID := map[int64]int{}
+	served := map[int64][]int{} // adviser id -> indexes of the villages it serves
 	for rows.Next() {
 		var (
 			id                                         int64
+			aid                                        sql.NullInt64
 			f                                          rules.Facts
 			code, name, kind, firm, phone, qq, wx, eml sql.NullString
 		)
-		if err := rows.Scan(&id, &f.Village.Code, &f.Village.Name, &f.Village.Township, &f.Village.Poverty,
+		if err := rows.Scan(&id, &aid, &f.Village.Code, &f.Village.Name, &f.Village.Township, &f.Village.Poverty,
 			&code, &name, &kind, &firm, &phone, &qq, &wx, &eml); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("facts: villages: %w", err)
@@ -63,6 +68,12 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 		f.Windows = make([]rules.WindowFacts, len(req.Windows))
 		for i := range f.Windows {
 			f.Windows[i].Kinds = map[rules.Kind]rules.Tally{}
+			if f.Adviser != nil {
+				f.Windows[i].Adviser = map[rules.Kind]rules.Tally{}
+			}
+		}
+		if aid.Valid {
+			served[aid.Int64] = append(served[aid.Int64], len(out))
 		}
 		if !req.LookbackFrom.IsZero() {
 			f.Last = map[rules.Kind]time.Time{}
@@ -96,15 +107,20 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 		colArgs = append(colArgs, DayOf(req.LookbackFrom))
 	}
 	actScope := ""
+	var actArgs []any
 	if !req.Scope.All() {
-		actScope = " AND village_id IN (SELECT v.id FROM villages v WHERE " + scope + ")"
+		actScope = ` AND (village_id IN (SELECT v.id FROM villages v WHERE ` + scope + `)
+	  OR adviser_id IN (SELECT s.adviser_id FROM assignments s JOIN villages v ON v.id = s.village_id
+	    WHERE s.from_date <= ? AND (s.to_date IS NULL OR s.to_date >= ?) AND ` + scope + `))`
+		actArgs = append(append(actArgs, scopeArgs...), end, end)
+		actArgs = append(actArgs, scopeArgs...)
 	}
-	q = `SELECT village_id, kind, ` + strings.Join(cols, ", ") + `
+	q = `SELECT village_id, adviser_id, kind, ` + strings.Join(cols, ", ") + `
 	FROM activities
 	WHERE day >= ? AND day <= ?` + actScope + `
-	GROUP BY village_id, kind`
+	GROUP BY village_id, adviser_id, kind`
 	args = append(colArgs, DayOf(req.ScanFrom()), end)
-	args = append(args, scopeArgs...)
+	args = append(args, actArgs...)
 	rows, err = db.X.QueryContext(ctx, db.Rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("facts: activities: %w", err)
@@ -113,10 +129,10 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 	n := len(req.Windows)
 	counts := make([]int64, 3*n)
 	dest := make([]any, 0, 3*n+3)
-	var vid int64
+	var vid, aid int64
 	var kind string
 	var last Day
-	dest = append(dest, &vid, &kind)
+	dest = append(dest, &vid, &aid, &kind)
 	for i := range counts {
 		dest = append(dest, &counts[i])
 	}
@@ -125,19 +141,33 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("facts: activities: %w", err)
 		}
+		k := rules.Kind(kind)
+		for _, i := range served[aid] {
+			for w := 0; w < n; w++ {
+				if counts[3*w] > 0 {
+					t := out[i].Windows[w].Adviser[k]
+					t.Events += int(counts[3*w])
+					t.Total += int(counts[3*w+1])
+					out[i].Windows[w].Adviser[k] = t
+				}
+			}
+		}
 		i, ok := byID[vid]
 		if !ok {
-			continue // a village outside the scope cannot appear; be safe
+			last = Day{}
+			continue // a row of a serving adviser in a village outside the scope
 		}
 		f := &out[i]
-		k := rules.Kind(kind)
 		for w := 0; w < n; w++ {
 			if counts[3*w] > 0 {
-				f.Windows[w].Kinds[k] = rules.Tally{Events: int(counts[3*w]), Total: int(counts[3*w+1])}
+				t := f.Windows[w].Kinds[k]
+				t.Events += int(counts[3*w])
+				t.Total += int(counts[3*w+1])
+				f.Windows[w].Kinds[k] = t
 				f.Windows[w].RecoveredFen += counts[3*w+2]
 			}
 		}
-		if f.Last != nil && !last.IsZero() {
+		if f.Last != nil && !last.IsZero() && last.After(f.Last[k]) {
 			f.Last[k] = last.Time
 		}
 		last = Day{}

@@ -88,7 +88,7 @@ func (c *county) load(t interface {
 		var args []any
 		for i, r := range chunk {
 			vals = append(vals, "(?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, 1, c.vid[r.Village], string(r.Kind), store.DayOf(r.Day), r.Count, r.AmountFen, fmt.Sprint(start+i))
+			args = append(args, c.aid[r.Adviser], c.vid[r.Village], string(r.Kind), store.DayOf(r.Day), r.Count, r.AmountFen, fmt.Sprint(start+i))
 		}
 		q := "INSERT INTO activities (adviser_id, village_id, kind, day, count, amount_fen, note) VALUES " + strings.Join(vals, ", ")
 		if _, err := db.X.ExecContext(ctx, db.Rebind(q), args...); err != nil {
@@ -146,10 +146,10 @@ const propertyChecklist = `rules:
   - id: year_training
     title: 年度培训
     window: year
-    condition: events("training") > 0
+    condition: events("training") > 0 || adviser_events("training", "lecture") >= 2
     severity: 一般
     rectify_within: 7d
-    message: "培训{{events \"training\"}}"
+    message: "培训{{events \"training\"}} {{adviser_events \"training\"}}"
   - id: idle
     title: 不作为
     window: 30d
@@ -190,6 +190,7 @@ func TestFactsMatchNaiveEvaluation(t *testing.T) {
 			kinds := rules.Kinds()
 			recs := rapid.SliceOfN(rapid.Custom(func(rt *rapid.T) rules.Record {
 				return rules.Record{
+					Adviser:   rapid.SampledFrom(c.advisers).Draw(rt, "a").Code,
 					Village:   rapid.SampledFrom(c.villages).Draw(rt, "v").Code,
 					Kind:      rapid.SampledFrom(kinds).Draw(rt, "k"),
 					Day:       end.AddDate(0, 0, rapid.IntRange(-420, 5).Draw(rt, "d")),
