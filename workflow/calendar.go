@@ -265,8 +265,9 @@ func (c *Calendar) IsWorkday(d time.Time) bool {
 // AddWorkdays returns the date n working days after civil date d: the n-th
 // working day after d for n > 0, d itself for n = 0, and the |n|-th working
 // day before d for n < 0 (so a reminder "2 working days before the
-// deadline" is AddWorkdays(deadline, -2)). It does not allocate once the
-// years it crosses have been noted.
+// deadline" is AddWorkdays(deadline, -2)). WorkdaysBetween(d, result) is n,
+// except for n < 0 from a day off, where (result, d] holds one working day
+// fewer. It does not allocate once the years it crosses have been noted.
 func (c *Calendar) AddWorkdays(d time.Time, n int) time.Time {
 	x := dayNumber(d)
 	if n == 0 {
