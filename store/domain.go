@@ -258,3 +258,15 @@ func (db *DB) ActivityTotals(ctx context.Context, f ActivityFilter) ([]KindTotal
 	})
 	return out, nil
 }
+
+// ActivityPeriod is the first and last day of the selected activities;
+// both zero when there are none.
+func (db *DB) ActivityPeriod(ctx context.Context, f ActivityFilter) (first, last time.Time, err error) {
+	where, args := f.where()
+	var lo, hi Day
+	err = db.X.QueryRowxContext(ctx, db.Rebind(`SELECT min(x.day), max(x.day)`+activityFrom+where), args...).Scan(&lo, &hi)
+	if err != nil {
+		return first, last, fmt.Errorf("activity period: %w", err)
+	}
+	return lo.Time, hi.Time, nil
+}
