@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/term"
 
+	"ducha/config"
 	"ducha/store"
 )
 
@@ -37,6 +38,10 @@ type Env struct {
 	Stderr io.Writer
 	DBURL  string
 	Now    func() time.Time
+	// ConfigPath is --config FILE ("" to look for DUCHA_CONFIG or ./ducha.yaml).
+	ConfigPath string
+
+	cfg *config.Config
 }
 
 // Terminal reports whether stderr is an interactive terminal (progress bars
@@ -93,11 +98,17 @@ func exitCode(err error) int {
 	return 1
 }
 
+// clock is the Env's clock; tests replace it to run commands at a fixed moment.
+var clock = time.Now
+
 // Main runs ducha with args (without the program name) and returns the exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &Env{Ctx: ctx, Stdin: stdin, Stdout: stdout, Stderr: stderr, Now: time.Now}
+	e := &Env{Ctx: ctx, Stdin: stdin, Stdout: stdout, Stderr: stderr, Now: clock}
 	e.DBURL = os.Getenv("DUCHA_DB")
-	rest, err := extractDB(args, &e.DBURL)
+	rest, err := extractGlobal(args, "db", &e.DBURL)
+	if err == nil {
+		rest, err = extractGlobal(rest, "config", &e.ConfigPath)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "ducha:", err)
 		return 2
@@ -124,20 +135,21 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	return exitCode(err)
 }
 
-// extractDB takes --db URL / --db=URL from anywhere in args.
-func extractDB(args []string, url *string) ([]string, error) {
+// extractGlobal takes a global option (--db URL, --config FILE, or the
+// --name=value forms) from anywhere in args.
+func extractGlobal(args []string, name string, value *string) ([]string, error) {
 	var rest []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
-		case a == "--db" || a == "-db":
+		case a == "--"+name || a == "-"+name:
 			if i+1 >= len(args) {
-				return nil, usagef("--db 需要一个数据库地址 (sqlite:PATH 或 postgres://…)")
+				return nil, usagef("--%s 缺少取值", name)
 			}
-			*url = args[i+1]
+			*value = args[i+1]
 			i++
-		case strings.HasPrefix(a, "--db=") || strings.HasPrefix(a, "-db="):
-			*url = a[strings.Index(a, "=")+1:]
+		case strings.HasPrefix(a, "--"+name+"=") || strings.HasPrefix(a, "-"+name+"="):
+			*value = a[strings.Index(a, "=")+1:]
 		default:
 			rest = append(rest, a)
 		}
@@ -148,8 +160,9 @@ func extractDB(args []string, url *string) ([]string, error) {
 func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "ducha — 一村一法律顾问 督查工作流引擎")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "用法: ducha [--db URL] 子命令 [参数]")
-	fmt.Fprintln(w, "  --db URL   数据库: sqlite:PATH (默认 sqlite:ducha.db) 或 postgres://…; 也可用环境变量 DUCHA_DB")
+	fmt.Fprintln(w, "用法: ducha [--db URL] [--config FILE] 子命令 [参数]")
+	fmt.Fprintln(w, "  --db URL        数据库: sqlite:PATH (默认 sqlite:ducha.db) 或 postgres://…; 也可用环境变量 DUCHA_DB")
+	fmt.Fprintln(w, "  --config FILE   配置文件 (默认: 环境变量 DUCHA_CONFIG, 或当前目录下的 ducha.yaml, 否则使用默认配置)")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "子命令:")
 	names := make([]string, 0, len(commands))
