@@ -1,0 +1,86 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+
+	"ducha/config"
+	"ducha/store"
+	"ducha/workflow"
+)
+
+// DefaultConfigFile is read when neither --config nor DUCHA_CONFIG names one
+// and it exists in the working folder.
+const DefaultConfigFile = "ducha.yaml"
+
+// Config loads the configuration once: --config FILE, else DUCHA_CONFIG,
+// else ./ducha.yaml when present, else the defaults.
+func (e *Env) Config() (*config.Config, error) {
+	if e.cfg != nil {
+		return e.cfg, nil
+	}
+	path := e.ConfigPath
+	if path == "" {
+		path = os.Getenv("DUCHA_CONFIG")
+	}
+	if path == "" {
+		if _, err := os.Stat(DefaultConfigFile); err == nil {
+			path = DefaultConfigFile
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	c, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	e.cfg = c
+	return c, nil
+}
+
+// Calendar is the embedded holiday calendar plus the config's extra files.
+func (e *Env) Calendar() (*workflow.Calendar, error) {
+	c, err := e.Config()
+	if err != nil {
+		return nil, err
+	}
+	if len(c.Calendars) == 0 {
+		return workflow.DefaultCalendar(), nil
+	}
+	years := workflow.EmbeddedYears()
+	for _, path := range c.Calendars {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		y, err := workflow.ParseCalendar(path, f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		years = append(years, y)
+	}
+	return workflow.NewCalendar(years...), nil
+}
+
+// lifecycleFor wires the finding lifecycle with the config's policy, the
+// calendar and the command's clock.
+func (e *Env) lifecycleFor(db *store.DB) (*workflow.Lifecycle, *store.Findings, error) {
+	cfg, err := e.Config()
+	if err != nil {
+		return nil, nil, err
+	}
+	cal, err := e.Calendar()
+	if err != nil {
+		return nil, nil, err
+	}
+	fs := store.NewFindings(db)
+	return &workflow.Lifecycle{Store: fs, Calendar: cal, Policy: cfg.Policy, Now: e.Now}, fs, nil
+}
+
+// notifier turns transitions into outbox messages (wired in notify.go).
+func (e *Env) notifier(db *store.DB) (workflow.Notifier, error) { return nil, nil }
+
+// afterRoundClose publishes the round's bulletin when the config says so (wired in bulletin.go).
+func (e *Env) afterRoundClose(db *store.DB, r *workflow.Round) error { return nil }
