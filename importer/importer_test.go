@@ -49,7 +49,7 @@ A02,V03,到村服务,2018-01-15,,,
 `
 )
 
-func write(t *testing.T, dir, name, content string) string {
+func write(t testing.TB, dir, name, content string) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
@@ -58,7 +58,7 @@ func write(t *testing.T, dir, name, content string) string {
 	return path
 }
 
-func mustImport(t *testing.T, db *store.DB, kind store.ImportTable, path string, opts importer.Options) *importer.Result {
+func mustImport(t testing.TB, db *store.DB, kind store.ImportTable, path string, opts importer.Options) *importer.Result {
 	t.Helper()
 	res, err := importer.ImportFile(context.Background(), db, kind, path, opts)
 	if err != nil {
@@ -68,7 +68,7 @@ func mustImport(t *testing.T, db *store.DB, kind store.ImportTable, path string,
 }
 
 // loadCounty imports the small county and returns the folder of its files.
-func loadCounty(t *testing.T, db *store.DB) string {
+func loadCounty(t testing.TB, db *store.DB) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, f := range []struct {
