@@ -8,22 +8,32 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // ErrNoBrowser means no Chromium was found to print PDFs with.
 var ErrNoBrowser = errors.New("未找到 Chromium 浏览器，无法生成 PDF (请安装 Debian 软件包 chromium，或用环境变量 DUCHA_CHROMIUM 指定其路径)")
 
-// Printer prints HTML documents to PDF with headless Chromium. The A4 page
-// size and margins come from the document's @page rule; fonts come from the
-// machine (fonts-noto-cjk gives the CJK faces, which Chromium embeds).
+// Printer prints HTML documents to PDF with headless Chromium, driven by
+// chromedp: the browser starts on the first document and serves every later
+// one (each in a tab of its own) until Close. The A4 page size and margins
+// come from the document's @page rule; fonts come from the machine
+// (fonts-noto-cjk gives the CJK faces, which Chromium embeds in the PDF).
+// A Printer is safe for concurrent use.
 type Printer struct {
 	Browser string        // path of the chromium binary
 	Timeout time.Duration // per document; 0 means two minutes
+
+	mu      sync.Mutex
+	browser context.Context // holds the running browser; nil before start
+	stop    []context.CancelFunc
 }
 
 // FindPrinter locates Chromium: $DUCHA_CHROMIUM, else chromium,
-// chromium-browser, google-chrome on PATH.
+// chromium-browser, google-chrome on PATH. Close the printer when done.
 func FindPrinter() (*Printer, error) {
 	if p := os.Getenv("DUCHA_CHROMIUM"); p != "" {
 		if _, err := exec.LookPath(p); err != nil {
@@ -39,15 +49,49 @@ func FindPrinter() (*Printer, error) {
 	return nil, ErrNoBrowser
 }
 
+// start launches the browser once.
+func (p *Printer) start() (context.Context, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.browser != nil {
+		return p.browser, nil
+	}
+	opts := append([]chromedp.ExecAllocatorOption{}, chromedp.DefaultExecAllocatorOptions[:]...)
+	opts = append(opts, chromedp.ExecPath(p.Browser), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("mute-audio", true))
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, bcancel := chromedp.NewContext(actx)
+	if err := chromedp.Do(bctx); err != nil {
+		bcancel()
+		acancel()
+		return nil, fmt.Errorf("启动 chromium (%s) 失败: %w", p.Browser, err)
+	}
+	p.browser, p.stop = bctx, []context.CancelFunc{bcancel, acancel}
+	return bctx, nil
+}
+
+// Close stops the browser; the printer can start it again.
+func (p *Printer) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.stop {
+		c()
+	}
+	p.browser, p.stop = nil, nil
+}
+
 // PDF prints one HTML document and returns the PDF.
 func (p *Printer) PDF(ctx context.Context, html []byte) ([]byte, error) {
+	browser, err := p.start()
+	if err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "ducha-pdf-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	in := filepath.Join(dir, "doc.html")
-	out := filepath.Join(dir, "doc.pdf")
 	if err := os.WriteFile(in, html, 0o600); err != nil {
 		return nil, err
 	}
@@ -55,33 +99,23 @@ func (p *Printer) PDF(ctx context.Context, html []byte) ([]byte, error) {
 	if timeout == 0 {
 		timeout = 2 * time.Minute
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	tab, cancel := chromedp.NewContext(browser)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, p.Browser,
-		"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-extensions", "--disable-dev-shm-usage", "--mute-audio",
-		"--user-data-dir="+filepath.Join(dir, "profile"),
-		"--print-to-pdf="+out, "--no-pdf-header-footer",
-		"file://"+in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("chromium 打印 PDF 失败: %w: %s", err, lastLines(stderr.Bytes(), 5))
+	tab, cancelT := context.WithTimeout(tab, timeout)
+	defer cancelT()
+	defer context.AfterFunc(ctx, cancelT)()
+	if err := chromedp.Do(tab, chromedp.Navigate("file://"+in)); err != nil {
+		return nil, fmt.Errorf("chromium 打开文档失败: %w", err)
 	}
-	pdf, err := os.ReadFile(out)
-	if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF")) {
-		return nil, fmt.Errorf("chromium 没有生成 PDF: %s", lastLines(stderr.Bytes(), 5))
+	pdf, err := chromedp.Run(tab, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4),
+		chromedp.PDFPreferCSSPageSize(), chromedp.PDFPrintBackground(), chromedp.PDFStream()))
+	if err != nil {
+		return nil, fmt.Errorf("chromium 打印 PDF 失败: %w", err)
+	}
+	if !bytes.HasPrefix(pdf, []byte("%PDF")) {
+		return nil, errors.New("chromium 没有生成 PDF")
 	}
 	return pdf, nil
-}
-
-func lastLines(b []byte, n int) string {
-	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte(" | ")))
 }
 
 // PDF renders the bulletin's HTML and prints it.

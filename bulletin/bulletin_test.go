@@ -1,0 +1,303 @@
+package bulletin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// normalise drops trailing spaces and blank lines, so golden files compare
+// layout-independent content.
+func normalise(b []byte) string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimRight(l, " \t\r"); strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("..", "testdata", "golden", name)
+	norm := normalise(got)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(norm), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run `go test ./bulletin -update` to create it)", err)
+	}
+	if norm != string(want) {
+		gl, wl := strings.Split(norm, "\n"), strings.Split(string(want), "\n")
+		for i := 0; i < len(gl) && i < len(wl); i++ {
+			if gl[i] != wl[i] {
+				t.Fatalf("%s differs at line %d:\n got: %s\nwant: %s\n(run `go test ./bulletin -update` if the change is intended)", name, i+1, gl[i], wl[i])
+			}
+		}
+		t.Fatalf("%s differs in length: got %d lines, want %d", name, len(gl), len(wl))
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		render func(*bytes.Buffer) error
+	}{
+		{"bulletin.md", func(b *bytes.Buffer) error { return fixedBulletin().WriteMarkdown(b) }},
+		{"bulletin.html", func(b *bytes.Buffer) error { return fixedBulletin().WriteHTML(b) }},
+		{"summary.md", func(b *bytes.Buffer) error { return fixedSummary().WriteMarkdown(b) }},
+		{"summary.html", func(b *bytes.Buffer) error { return fixedSummary().WriteHTML(b) }},
+		{"cards.html", func(b *bytes.Buffer) error { return WriteCardsHTML(b, DefaultBureau, fixedCards(3)) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := c.render(&b); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, c.name, b.Bytes())
+		})
+	}
+}
+
+func fixedCards(n int) []Card {
+	var cs []Card
+	for i := range n {
+		cs = append(cs, Card{Township: "城关镇", Village: fmt.Sprintf("第%d村", i+1), Adviser: "张明", AdviserKind: "律师",
+			Firm: "正义律师事务所", Services: DefaultServices, Phone: "138-0000-0000", QQ: "10001", WeChat: "zhangming",
+			Email: "zm@example.com"})
+	}
+	return cs
+}
+
+// The seed's third section, word for word where the figures agree.
+func TestAchievementsSentence(t *testing.T) {
+	got := fixedSummary().Achievements()
+	want := "截止到2018年6月30日，全县精准脱贫村法律顾问共开设法治讲座教育普法活动48次，帮助修订村规民约、审查合同、协议书、调解书42次，" +
+		"解答法律咨询650人次，代写法律文书46件，申请法律援助6次，参与人民调解39次，协助处理涉法事务10次，出具法律意见书18次，协助挽回经济损失25万元。"
+	if !strings.HasPrefix(got, want) {
+		t.Errorf("achievements =\n%s\nwant prefix\n%s", got, want)
+	}
+}
+
+func TestHTMLStructure(t *testing.T) {
+	var b bytes.Buffer
+	bl := fixedBulletin()
+	if err := bl.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	h := b.String()
+	for _, want := range []string{
+		`<p class="org" style="text-indent:0">**县司法局督查通报</p>`,
+		`<p class="number" style="text-indent:0">2018年第5期</p>`,
+		`<hr class="red">`, `@page { size: A4;`, `"FangSong", "STFangsong", "AR PL UKai CN", "Noto Serif CJK SC", serif`,
+		`<table class="by-township">`, `<table class="by-rule">`, `<svg class="chart"`,
+		`第二季度未开展法治讲座 | 台账缺失`, // escaped only as HTML needs
+	} {
+		if !strings.Contains(h, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<script", "http://", "https://"} {
+		if strings.Contains(strings.ReplaceAll(h, `xmlns="http://www.w3.org/2000/svg"`, ""), bad) {
+			t.Errorf("HTML contains %q: documents must be self-contained", bad)
+		}
+	}
+	// Text is escaped.
+	bl.Problems[0].Message = `<b>粗体</b>`
+	b.Reset()
+	bl.WriteHTML(&b)
+	if strings.Contains(b.String(), "<b>粗体") || !strings.Contains(b.String(), "&lt;b&gt;粗体") {
+		t.Error("problem message not escaped")
+	}
+}
+
+func TestBulletinJSONRoundTrip(t *testing.T) {
+	b := fixedBulletin()
+	data, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Bulletin
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	var m1, m2 bytes.Buffer
+	b.WriteMarkdown(&m1)
+	back.WriteMarkdown(&m2)
+	if m1.String() != m2.String() {
+		t.Error("a bulletin read back from its JSON renders differently")
+	}
+	s := fixedSummary()
+	data, _ = json.Marshal(s)
+	var sb Summary
+	if err := json.Unmarshal(data, &sb); err != nil {
+		t.Fatal(err)
+	}
+	m1.Reset()
+	m2.Reset()
+	s.WriteMarkdown(&m1)
+	sb.WriteMarkdown(&m2)
+	if m1.String() != m2.String() {
+		t.Error("a summary read back from its JSON renders differently")
+	}
+}
+
+func TestNumbers(t *testing.T) {
+	for in, want := range map[string]Number{"2018年第5期": {2018, 5}, "2018-12": {2018, 12}, "2019/1": {2019, 1}} {
+		got, err := ParseNumber(in)
+		if err != nil || got != want {
+			t.Errorf("ParseNumber(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"2018年第0期", "2018", "第5期", "2018年第5", "18-5"} {
+		if _, err := ParseNumber(bad); err == nil {
+			t.Errorf("ParseNumber(%q) accepted", bad)
+		}
+	}
+	if s := (Number{2018, 5}).String(); s != "2018年第5期" {
+		t.Errorf("String = %s", s)
+	}
+	for fen, want := range map[int64]string{25_000_000: "25万元", 25_350_000: "25.35万元", 80_000: "800元", 1_250: "12.5元", 0: "0元"} {
+		if got := YuanText(fen); got != want {
+			t.Errorf("YuanText(%d) = %s, want %s", fen, got, want)
+		}
+	}
+}
+
+func TestRank(t *testing.T) {
+	mk := func(code string, lectures int64) Score {
+		var tt Totals
+		tt.Add("lecture", lectures, 0)
+		return Score{Code: code, Totals: tt}
+	}
+	got := Rank([]Score{mk("B", 2), mk("A", 2), mk("C", 3), mk("D", 1), mk("E", 0)}, DefaultFormula, 2)
+	var s []string
+	for _, r := range got {
+		s = append(s, fmt.Sprintf("%d%s%v", r.Rank, r.Code, r.Points))
+	}
+	if strings.Join(s, " ") != "1C15 2A10 2B10" {
+		t.Errorf("ranking = %v (ties share a rank, by code; top 2 keeps the tie)", s)
+	}
+}
+
+func TestXLSXLedger(t *testing.T) {
+	var buf bytes.Buffer
+	if err := fixedBulletin().WriteXLSX(&buf); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.GetSheetList(); strings.Join(got, ",") != "本期问题,前期问题整改" {
+		t.Fatalf("sheets = %v", got)
+	}
+	rows, err := f.GetRows("本期问题")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2+3 || rows[1][0] != "序号" || rows[2][2] != "城关镇" || rows[2][9] != "2018年6月19日" || rows[2][10] != "整改中" {
+		t.Fatalf("rows = %q", rows)
+	}
+	// "=…" stays a string: no formula anywhere.
+	cell := "H5"
+	if v, _ := f.GetCellValue("本期问题", cell); v != "=服务卡未公布微信号" {
+		t.Errorf("%s = %q", cell, v)
+	}
+	if ff, _ := f.GetCellFormula("本期问题", cell); ff != "" {
+		t.Errorf("%s has formula %q", cell, ff)
+	}
+	if typ, _ := f.GetCellType("本期问题", cell); typ == excelize.CellTypeFormula {
+		t.Errorf("%s is a formula cell", cell)
+	}
+	earlier, _ := f.GetRows("前期问题整改")
+	if len(earlier) != 2+3 || !strings.Contains(earlier[2][11], "销号") {
+		t.Errorf("earlier rows = %q", earlier)
+	}
+}
+
+// printer finds Chromium and pdftotext, skipping without them except under CI.
+func printer(t testing.TB) *Printer {
+	t.Helper()
+	p, err := FindPrinter()
+	if err == nil {
+		_, err = exec.LookPath("pdftotext")
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but PDF tools are missing (apt packages chromium, poppler-utils, fonts-noto-cjk): %v", err)
+		}
+		t.Skipf("PDF test skipped: %v (install chromium and poppler-utils)", err)
+	}
+	return p
+}
+
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "doc.pdf")
+	if err := os.WriteFile(path, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", path, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return string(out)
+}
+
+var spaces = regexp.MustCompile(`\s+`)
+
+func TestPDF(t *testing.T) {
+	p := printer(t)
+	defer p.Close()
+	ctx := context.Background()
+	var html bytes.Buffer
+	fixedBulletin().WriteHTML(&html)
+	var sum bytes.Buffer
+	fixedSummary().WriteHTML(&sum)
+	var cards bytes.Buffer
+	WriteCardsHTML(&cards, DefaultBureau, fixedCards(9))
+	for _, c := range []struct {
+		name  string
+		html  []byte
+		wants []string
+	}{
+		{"bulletin", html.Bytes(), []string{"督查通报", "2018年第5期", "李家坪村", "王芳", "每季度开展法治讲座"}},
+		{"summary", sum.Bytes(), []string{"工作统计", "法治讲座教育普法活动48次", "650人次", "25万元", "邓承展"}},
+		{"cards", cards.Bytes(), []string{"法律便民服务卡", "第9村", "zhangming", "138-0000-0000"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pdf, err := p.PDF(ctx, c.html)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := spaces.ReplaceAllString(pdfText(t, pdf), "")
+			for _, w := range c.wants {
+				if !strings.Contains(text, w) {
+					t.Errorf("PDF text lacks %q:\n%.600s", w, text)
+				}
+			}
+		})
+	}
+}
