@@ -65,11 +65,12 @@ func (s *Rounds) Roster(ctx context.Context, townships []string) ([]workflow.Ros
 	return out, nil
 }
 
-// InspectedSince is the set of villages inspected by rounds opened at or after since.
-func (s *Rounds) InspectedSince(ctx context.Context, since time.Time) (map[string]bool, error) {
+// SampledSince is the set of villages drawn by random rounds opened at or after since.
+func (s *Rounds) SampledSince(ctx context.Context, since time.Time) (map[string]bool, error) {
 	var codes []string
 	err := s.db.X.SelectContext(ctx, &codes, s.db.Rebind(`SELECT DISTINCT v.code FROM round_villages rv
-		JOIN rounds r ON r.id = rv.round_id JOIN villages v ON v.id = rv.village_id WHERE r.opened_at >= ?`), Instant(since))
+		JOIN rounds r ON r.id = rv.round_id JOIN villages v ON v.id = rv.village_id
+		WHERE r.kind = 'random' AND r.opened_at >= ?`), Instant(since))
 	if err != nil {
 		return nil, fmt.Errorf("recently inspected villages: %w", err)
 	}

@@ -103,8 +103,9 @@ type RoundStore interface {
 	// Roster is the villages of the given townships (all when empty), with an
 	// error naming any township that does not exist.
 	Roster(ctx context.Context, townships []string) ([]RosterEntry, error)
-	// InspectedSince is the set of villages inspected by rounds opened at or after since.
-	InspectedSince(ctx context.Context, since time.Time) (map[string]bool, error)
+	// SampledSince is the set of villages drawn by unannounced (random)
+	// checks opened at or after since.
+	SampledSince(ctx context.Context, since time.Time) (map[string]bool, error)
 	// Facts computes the checklist's facts for the villages in scope, set-based.
 	Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts, error)
 	// InRoundTx runs fn in one transaction.
@@ -199,20 +200,24 @@ func (rs *Rounds) Open(ctx context.Context, req OpenRequest) (*Round, error) {
 		r.Draw = draw
 		villages = draw.Sample
 		factsScope = rules.Scope{Villages: villages}
-		if len(villages) == 0 {
-			return nil, &InputError{Field: "scope", Msg: "抽样范围内没有可抽取的村 (可能都在近期督查过)"}
+		if len(villages) == 0 && req.Fire == nil {
+			return nil, &InputError{Event: OpenRound, Field: "scope", Msg: "抽样范围内没有可抽取的村 (可能都在近期被抽查过)"}
 		}
+		// A scheduled check with nothing left to draw still records its
+		// (empty) round, so that the fire is claimed and not retried.
 	}
 	r.Villages = len(villages)
 
 	period := rules.Period{From: req.From, To: req.To}
-	facts, err := rs.Store.Facts(ctx, req.Checklist.Request(period, factsScope))
-	if err != nil {
-		return nil, err
-	}
-	violations, err := rules.Evaluate(req.Checklist, period, facts)
-	if err != nil {
-		return nil, err
+	var violations []rules.Violation
+	if len(villages) > 0 {
+		facts, err := rs.Store.Facts(ctx, req.Checklist.Request(period, factsScope))
+		if err != nil {
+			return nil, err
+		}
+		if violations, err = rules.Evaluate(req.Checklist, period, facts); err != nil {
+			return nil, err
+		}
 	}
 
 	err = rs.Store.InRoundTx(ctx, func(tx RoundTx) error {
@@ -312,7 +317,7 @@ func (rs *Rounds) draw(ctx context.Context, req OpenRequest, roster []RosterEntr
 	var excluded []string
 	ex := map[string]bool{}
 	if req.ExcludeDays > 0 {
-		recent, err := rs.Store.InspectedSince(ctx, req.Now.AddDate(0, 0, -req.ExcludeDays))
+		recent, err := rs.Store.SampledSince(ctx, req.Now.AddDate(0, 0, -req.ExcludeDays))
 		if err != nil {
 			return nil, err
 		}

@@ -41,7 +41,9 @@ type Schedule struct {
 	Sample string `yaml:"sample,omitempty" json:"sample,omitempty"`
 	// Stratify allocates a random sample to townships in proportion (default true).
 	Stratify *bool `yaml:"stratify,omitempty" json:"stratify,omitempty"`
-	// ExcludeInspectedDays leaves out villages inspected in the last N days.
+	// ExcludeInspectedDays leaves out villages drawn by an unannounced check
+	// in the last N days (periodic rounds review every village's records and
+	// do not count).
 	ExcludeInspectedDays int `yaml:"exclude_inspected_days,omitempty" json:"exclude_inspected_days,omitempty"`
 
 	cron cron.Schedule

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io/fs"
+	"log/slog"
+	"net/http"
 	"os"
 
 	"ducha/config"
@@ -84,3 +87,23 @@ func (e *Env) notifier(db *store.DB) (workflow.Notifier, error) { return nil, ni
 
 // afterRoundClose publishes the round's bulletin when the config says so (wired in bulletin.go).
 func (e *Env) afterRoundClose(db *store.DB, r *workflow.Round) error { return nil }
+
+// services are the background services of `ducha serve` besides the
+// scheduler: the notification dispatcher (wired in notify.go).
+type services struct{ stops []func() }
+
+// stop stops the services in reverse order of starting.
+func (s *services) stop() {
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		s.stops[i]()
+	}
+}
+
+func (e *Env) startServices(ctx context.Context, db *store.DB, log *slog.Logger) (*services, error) {
+	return &services{}, nil
+}
+
+// webHandler serves the web pages and the API (wired in web.go).
+func (e *Env) webHandler(db *store.DB, log *slog.Logger) (http.Handler, error) {
+	return http.NotFoundHandler(), nil
+}
