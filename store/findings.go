@@ -97,7 +97,7 @@ func (r *findingRow) finding() *workflow.Finding {
 const pgTransition = `WITH u AS (
 	UPDATE findings SET state = $3, version = version + 1, deadline = $4, rejections = $5, summons = $6,
 		escalations = $7, verified_by = $8, interview_on = $9, reminded_for = $10, updated_at = $11,
-		last_seq = $12, last_hash = $13
+		last_seq = $12, last_hash = $13, repeat_count = $21
 	WHERE id = $1 AND version = $2 RETURNING id)
 INSERT INTO finding_history (finding_id, seq, at, actor, actor_role, event, from_state, to_state, comment, payload, prev_hash, hash)
 SELECT id, $12, $11, $14, $15, $16, $17, $3, $18, $19, $20, $13 FROM u`
@@ -131,7 +131,8 @@ func transitionArgs(t *workflow.Transition) []any {
 	f, e := t.Finding, &t.Entry
 	return []any{f.ID, f.Version, string(f.State), DayPtr(f.Deadline), f.Rejections, f.Summons,
 		f.Escalations, f.VerifiedBy, DayPtr(f.InterviewOn), DayPtr(f.RemindedFor), Instant(e.At),
-		e.Seq, e.Hash, e.Actor, string(e.Role), string(e.Event), string(e.From), e.Comment, e.PayloadJSON(), e.PrevHash}
+		e.Seq, e.Hash, e.Actor, string(e.Role), string(e.Event), string(e.From), e.Comment, e.PayloadJSON(), e.PrevHash,
+		f.RepeatCount}
 }
 
 // Transition writes a transition atomically, guarded by the finding's
@@ -158,8 +159,8 @@ func TransitionTx(ctx context.Context, tx *Tx, t *workflow.Transition) error {
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE findings SET state = ?, version = version + 1, deadline = ?,
 		rejections = ?, summons = ?, escalations = ?, verified_by = ?, interview_on = ?, reminded_for = ?,
-		updated_at = ?, last_seq = ?, last_hash = ? WHERE id = ? AND version = ?`,
-		a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[0], a[1])
+		updated_at = ?, last_seq = ?, last_hash = ?, repeat_count = ? WHERE id = ? AND version = ?`,
+		a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[20], a[0], a[1])
 	if err := transitionResult(t, res, err); err != nil {
 		return err
 	}
@@ -492,4 +493,62 @@ func (s *Findings) ChainHeads(ctx context.Context) (map[int64]workflow.ChainHead
 		out[id] = h
 	}
 	return out, rows.Err()
+}
+
+// TransitionsTx writes many transitions inside the caller's transaction,
+// set-based on PostgreSQL (one guarded UPDATE … FROM (VALUES …) and one
+// multi-row history INSERT per chunk): if any finding's version is stale it
+// returns ErrConflict and the caller must roll back. Opening a round orders
+// all its findings this way.
+func TransitionsTx(ctx context.Context, tx *Tx, ts []*workflow.Transition) error {
+	if tx.Dialect != Postgres {
+		for _, t := range ts {
+			if err := TransitionTx(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	const cols = 13
+	const tuple = `(CAST(? AS bigint), CAST(? AS integer), ?, CAST(? AS date), CAST(? AS integer), CAST(? AS integer),
+		CAST(? AS integer), ?, CAST(? AS date), CAST(? AS date), CAST(? AS timestamptz), CAST(? AS integer), ?)`
+	per := 30000 / cols
+	hrows := make([][]any, 0, len(ts))
+	for start := 0; start < len(ts); start += per {
+		chunk := ts[start:min(start+per, len(ts))]
+		var b strings.Builder
+		b.WriteString(`UPDATE findings AS f SET state = v.state, version = f.version + 1, deadline = v.deadline,
+			rejections = v.rejections, summons = v.summons, escalations = v.escalations, verified_by = v.verified_by,
+			interview_on = v.interview_on, reminded_for = v.reminded_for, updated_at = v.updated_at,
+			last_seq = v.last_seq, last_hash = v.last_hash FROM (VALUES `)
+		args := make([]any, 0, len(chunk)*cols)
+		for i, t := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(tuple)
+			a := transitionArgs(t)
+			args = append(args, a[:13]...)
+			e := &t.Entry
+			hrows = append(hrows, []any{e.FindingID, e.Seq, Instant(e.At), e.Actor, string(e.Role), string(e.Event),
+				string(e.From), string(e.To), e.Comment, e.PayloadJSON(), e.PrevHash, e.Hash})
+		}
+		b.WriteString(`) AS v (id, version, state, deadline, rejections, summons, escalations, verified_by,
+			interview_on, reminded_for, updated_at, last_seq, last_hash) WHERE f.id = v.id AND f.version = v.version`)
+		res, err := tx.ExecContext(ctx, tx.Rebind(b.String()), args...)
+		if err != nil {
+			return fmt.Errorf("write transitions: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(chunk)) {
+			return workflow.ErrConflict
+		}
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO finding_history (finding_id, seq, at, actor, actor_role, event,
+		from_state, to_state, comment, payload, prev_hash, hash) VALUES `, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 12, hrows); err != nil {
+		if IsUniqueViolation(err) {
+			return workflow.ErrConflict
+		}
+		return fmt.Errorf("write transition history: %w", err)
+	}
+	return nil
 }

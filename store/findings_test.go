@@ -481,3 +481,50 @@ func TestSweepAcrossSpringFestival(t *testing.T) {
 		}
 	})
 }
+
+// TestTransitionsTxBulk orders many findings in one transaction, and refuses
+// the whole batch when one version is stale.
+func TestTransitionsTxBulk(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		b := setupFindings(t, db)
+		var pairs [][2]string
+		for range 40 {
+			pairs = append(pairs, [2]string{"V01", "A01"})
+		}
+		fs := b.discover(t, workflow.Serious, pairs...)
+		apply := func(stale bool) error {
+			return db.InTx(ctx, func(tx *store.Tx) error {
+				var ts []*workflow.Transition
+				for i, f := range fs {
+					g := *f
+					if stale && i == 17 {
+						g.Version = 9
+					}
+					tr, err := b.l.Apply(&g, workflow.SystemUser, workflow.Order, workflow.Input{}, b.clock.Now())
+					if err != nil {
+						return err
+					}
+					ts = append(ts, tr)
+				}
+				return store.TransitionsTx(ctx, tx, ts)
+			})
+		}
+		if err := apply(true); !errors.Is(err, workflow.ErrConflict) {
+			t.Fatalf("stale batch: %v", err)
+		}
+		if list, _ := b.fs.List(ctx, store.FindingFilter{State: workflow.Ordered}); len(list) != 0 {
+			t.Fatalf("a refused batch wrote %d findings", len(list))
+		}
+		if err := apply(false); err != nil {
+			t.Fatal(err)
+		}
+		list, _ := b.fs.List(ctx, store.FindingFilter{State: workflow.Ordered})
+		if len(list) != 40 || list[0].Version != 2 || list[0].Deadline == nil || list[0].LastSeq != 2 {
+			t.Fatalf("ordered: %d %+v", len(list), list[0])
+		}
+		if res := b.verify(t); res.Break != nil || res.Entries != 80 {
+			t.Fatalf("verify: %+v %v", res, res.Break)
+		}
+	})
+}

@@ -316,6 +316,14 @@ func findingEvent(e *Env, ev workflow.Event, args []string) error {
 		fmt.Fprintf(e.Stdout, ", 整改期限 %s", d)
 	}
 	fmt.Fprintln(e.Stdout)
+	if cal, ok := l.Calendar.(*workflow.Calendar); ok && t.Entry.Payload["deadline"] != "" {
+		// Working days counted in a year without a holiday file are weekdays only.
+		for y := workflow.CivilDate(t.Entry.At).Year(); y <= f.Deadline.Year(); y++ {
+			if !cal.Covers(y) {
+				fmt.Fprintf(e.Stderr, "警告: %s\n", workflow.MissingYearWarning(y))
+			}
+		}
+	}
 	return nil
 }
 
