@@ -83,7 +83,8 @@ func (y *Year) Makeup(d time.Time) (MakeupDay, bool) {
 // All dates are civil dates: the year, month and day of the time.Time as
 // given (as made by Date or CivilDate); the clock time is ignored.
 type Calendar struct {
-	years map[int]*yearTable
+	base  int          // year of tables[0]
+	years []*yearTable // by year - base; nil where no file
 
 	mu      sync.Mutex
 	missing map[int]bool
@@ -117,11 +118,27 @@ func (s span) count(i int) int {
 // year replaces an earlier one, so user files given after the embedded ones
 // override them.
 func NewCalendar(years ...*Year) *Calendar {
-	c := &Calendar{years: make(map[int]*yearTable, len(years))}
+	c := &Calendar{}
+	if len(years) == 0 {
+		return c
+	}
+	lo, hi := years[0].Year, years[0].Year
 	for _, y := range years {
-		c.years[y.Year] = newYearTable(y)
+		lo, hi = min(lo, y.Year), max(hi, y.Year)
+	}
+	c.base, c.years = lo, make([]*yearTable, hi-lo+1)
+	for _, y := range years {
+		c.years[y.Year-lo] = newYearTable(y)
 	}
 	return c
+}
+
+// table returns the file's table for year, or nil.
+func (c *Calendar) table(year int) *yearTable {
+	if i := year - c.base; i >= 0 && i < len(c.years) {
+		return c.years[i]
+	}
+	return nil
 }
 
 func newYearTable(y *Year) *yearTable {
@@ -186,14 +203,11 @@ func EmbeddedYears() []*Year {
 func DefaultCalendar() *Calendar { return NewCalendar(EmbeddedYears()...) }
 
 // Covers reports whether a file for year is loaded.
-func (c *Calendar) Covers(year int) bool {
-	_, ok := c.years[year]
-	return ok
-}
+func (c *Calendar) Covers(year int) bool { return c.table(year) != nil }
 
 // Year returns the loaded file for year, or nil.
 func (c *Calendar) Year(year int) *Year {
-	if t, ok := c.years[year]; ok {
+	if t := c.table(year); t != nil {
 		return t.data
 	}
 	return nil
@@ -201,11 +215,12 @@ func (c *Calendar) Year(year int) *Year {
 
 // Years returns the covered years in order.
 func (c *Calendar) Years() []int {
-	ys := make([]int, 0, len(c.years))
-	for y := range c.years {
-		ys = append(ys, y)
+	var ys []int
+	for _, t := range c.years {
+		if t != nil {
+			ys = append(ys, t.data.Year)
+		}
 	}
-	slices.Sort(ys)
 	return ys
 }
 
@@ -239,7 +254,7 @@ func MissingYearWarning(year int) string {
 
 // span returns year y, noting it when no file covers it.
 func (c *Calendar) span(y int) span {
-	if t, ok := c.years[y]; ok {
+	if t := c.table(y); t != nil {
 		return t.span
 	}
 	c.mu.Lock()
@@ -250,14 +265,14 @@ func (c *Calendar) span(y int) span {
 		c.missing[y] = true
 	}
 	c.mu.Unlock()
-	first := dayNumber(Date(y, 1, 1))
-	return span{first: first, days: dayNumber(Date(y+1, 1, 1)) - first}
+	first := daysFromCivil(y, 1, 1)
+	return span{first: first, days: daysFromCivil(y+1, 1, 1) - first}
 }
 
 // IsWorkday reports whether civil date d is a working day.
 func (c *Calendar) IsWorkday(d time.Time) bool {
-	x := dayNumber(d)
-	s := c.span(d.Year())
+	y, x := civil(d)
+	s := c.span(y)
 	i := x - s.first
 	return s.count(i)-s.count(i-1) == 1
 }
@@ -269,38 +284,51 @@ func (c *Calendar) IsWorkday(d time.Time) bool {
 // except for n < 0 from a day off, where (result, d] holds one working day
 // fewer. It does not allocate once the years it crosses have been noted.
 func (c *Calendar) AddWorkdays(d time.Time, n int) time.Time {
-	x := dayNumber(d)
+	y, x := civil(d)
 	if n == 0 {
 		return dateOf(x)
 	}
 	if n > 0 {
+		s := c.span(y)
+		if x == s.first+s.days-1 { // 31 December: start in the next year
+			y++
+			s = c.span(y)
+		}
 		for {
-			s := c.span(yearOf(x + 1))
 			i := x - s.first // -1 when x is the last day of the year before
 			last := s.days - 1
 			have := s.count(i)
 			if avail := s.count(last) - have; n > avail {
 				n -= avail
 				x = s.first + last
+				y++
+				s = c.span(y)
 				continue
 			}
+			// Each day adds at most one working day: the n-th is at i+n or later.
 			target := have + n
-			j := i + 1 + sort.Search(last-i, func(k int) bool { return s.count(i+1+k) >= target })
+			j := i + n + sort.Search(last-i-n+1, func(k int) bool { return s.count(i+n+k) >= target })
 			return dateOf(s.first + j)
 		}
 	}
 	n = -n
+	s := c.span(y)
+	if x == s.first { // 1 January: start in the year before
+		y--
+		s = c.span(y)
+	}
 	for {
-		s := c.span(yearOf(x - 1))
 		i := x - s.first // s.days when x is 1 January of the year after
 		avail := s.count(i - 1)
 		if n > avail {
 			n -= avail
 			x = s.first
+			y--
+			s = c.span(y)
 			continue
 		}
 		target := avail - n + 1
-		j := sort.Search(i, func(k int) bool { return s.count(k) >= target })
+		j := sort.Search(i-n+1, func(k int) bool { return s.count(k) >= target })
 		return dateOf(s.first + j)
 	}
 }
@@ -308,14 +336,19 @@ func (c *Calendar) AddWorkdays(d time.Time, n int) time.Time {
 // WorkdaysBetween returns the number of working days in (a, b] for civil
 // dates a <= b, and minus the number in (b, a] when b < a.
 func (c *Calendar) WorkdaysBetween(a, b time.Time) int {
-	x, y := dayNumber(a), dayNumber(b)
+	ya, x := civil(a)
+	_, y := civil(b)
 	sign := 1
 	if y < x {
-		x, y, sign = y, x, -1
+		ya, x, y, sign = b.Year(), y, x, -1
 	}
 	n := 0
+	s := c.span(ya)
 	for x < y {
-		s := c.span(yearOf(x + 1))
+		if x == s.first+s.days-1 {
+			ya++
+			s = c.span(ya)
+		}
 		i := x - s.first
 		j := min(y-s.first, s.days-1)
 		n += s.count(j) - s.count(i)
@@ -332,17 +365,33 @@ func (c *Calendar) WorkdaysIn(year int) int {
 
 // Day numbers: days since 1970-01-01 (a Thursday).
 
-func dayNumber(d time.Time) int {
+// civil returns the year and day number of civil date d.
+func civil(d time.Time) (year, x int) {
 	y, m, dd := d.Date()
-	u := time.Date(y, m, dd, 0, 0, 0, 0, time.UTC).Unix()
-	return int(floorDiv(u, 86400))
+	return y, daysFromCivil(y, m, dd)
+}
+
+func dayNumber(d time.Time) int {
+	_, x := civil(d)
+	return x
+}
+
+// daysFromCivil is the day number of y-m-d in the proleptic Gregorian
+// calendar (H. Hinnant's days_from_civil).
+func daysFromCivil(y int, m time.Month, d int) int {
+	if m <= 2 {
+		y--
+	}
+	era := floorDiv(y, 400)
+	yoe := y - era*400
+	doy := (153*((int(m)+9)%12)+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
 }
 
 func dateOf(x int) time.Time { return time.Unix(int64(x)*86400, 0).UTC() }
 
-func yearOf(x int) int { return dateOf(x).Year() }
-
-func floorDiv(a, b int64) int64 {
+func floorDiv(a, b int) int {
 	q := a / b
 	if a%b != 0 && (a < 0) != (b < 0) {
 		q--
@@ -352,7 +401,7 @@ func floorDiv(a, b int64) int64 {
 
 // isWeekday reports whether day number x is Monday to Friday.
 func isWeekday(x int) bool {
-	wd := int(floorMod(x+4, 7)) // 0 Sunday .. 6 Saturday
+	wd := floorMod(x+4, 7) // 0 Sunday .. 6 Saturday
 	return wd != 0 && wd != 6
 }
 
@@ -369,7 +418,7 @@ func floorMod(a, b int) int {
 func weekdaysBefore(x int) int {
 	// Residue r of a day number mod 7 is weekday (r+4)%7: Thu Fri Sat Sun Mon Tue Wed.
 	prefix := [8]int{0, 1, 2, 2, 2, 3, 4, 5}
-	q := int(floorDiv(int64(x), 7))
+	q := floorDiv(x, 7)
 	return 5*q + prefix[x-7*q]
 }
 
