@@ -384,10 +384,12 @@ func (s *Findings) selectFindings(ctx context.Context, q string, args ...any) ([
 }
 
 // OpenFindings returns every open finding with the number of findings of
-// its adviser discovered since repeatSince, in one query.
+// its adviser discovered since repeatSince (dismissed ones do not count), in
+// one query.
 func (s *Findings) OpenFindings(ctx context.Context, repeatSince time.Time) ([]workflow.Candidate, error) {
 	q := "SELECT " + findingCols + `,
-		(SELECT count(*) FROM findings g WHERE g.adviser_id = f.adviser_id AND g.created_at >= ?) AS adviser_recent` +
+		(SELECT count(*) FROM findings g WHERE g.adviser_id = f.adviser_id AND g.created_at >= ?
+			AND g.state <> 'dismissed') AS adviser_recent` +
 		findingFrom + " WHERE f.state NOT IN ('signed_off', 'dismissed') ORDER BY f.id"
 	rows, err := s.db.X.QueryxContext(ctx, s.db.Rebind(q), Instant(repeatSince))
 	if err != nil {
