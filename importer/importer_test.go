@@ -295,13 +295,6 @@ func TestEncodings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Long enough that a GBK byte pair straddles the detector's buffer.
-	var long strings.Builder
-	long.WriteString(villagesCSV)
-	for i := range 9000 {
-		fmt.Fprintf(&long, "X%04d,村庄%d,东关镇,是\n", i, i)
-	}
-	gbkLong, _ := simplifiedchinese.GB18030.NewEncoder().String(long.String())
 	for _, c := range []struct {
 		name, content string
 		villages      int
@@ -309,7 +302,6 @@ func TestEncodings(t *testing.T) {
 		{"utf8", villagesCSV, 4},
 		{"utf8-bom", "\ufeff" + villagesCSV, 4},
 		{"gbk", gbk, 4},
-		{"gb18030-long", gbkLong, 9004},
 		{"crlf", strings.ReplaceAll(villagesCSV, "\n", "\r\n"), 4},
 	} {
 		t.Run(c.name, func(t *testing.T) {
