@@ -1,0 +1,270 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"ducha/bulletin"
+	"ducha/store"
+	"ducha/workflow"
+)
+
+// Dashboard is the overview of open findings: by state, by colour, by
+// township, the overdue list and the latest rounds.
+type Dashboard struct {
+	Township  string               `json:"township,omitempty"` // "" for the whole county
+	Today     time.Time            `json:"today"`
+	Open      int                  `json:"open"`
+	States    []StateCount         `json:"states"`
+	Colours   ColourCount          `json:"colours"`
+	Townships []TownshipCount      `json:"townships"`
+	Overdue   []FindingBrief       `json:"overdue"`
+	Rounds    []store.RoundBrief   `json:"rounds"`
+	StateSVG  template.HTML        `json:"-"`
+	ColourSVG template.HTML        `json:"-"`
+}
+
+// StateCount is how many open findings are in one state.
+type StateCount struct {
+	State string `json:"state"`
+	Label string `json:"label"`
+	N     int    `json:"n"`
+}
+
+// ColourCount is how many open findings have each light.
+type ColourCount struct {
+	Blue   int `json:"blue"`
+	Yellow int `json:"yellow"`
+	Red    int `json:"red"`
+}
+
+func (c *ColourCount) add(col workflow.Colour, n int) {
+	switch col {
+	case workflow.Blue:
+		c.Blue += n
+	case workflow.Yellow:
+		c.Yellow += n
+	case workflow.Red:
+		c.Red += n
+	}
+}
+
+// Total is the number of lit findings.
+func (c ColourCount) Total() int { return c.Blue + c.Yellow + c.Red }
+
+// TownshipCount is a township's open findings by colour.
+type TownshipCount struct {
+	Name string `json:"name"`
+	ColourCount
+}
+
+// FindingBrief is a line of a finding list.
+type FindingBrief struct {
+	ID          int64      `json:"id"`
+	Rule        string     `json:"rule"`
+	RuleTitle   string     `json:"rule_title"`
+	Village     string     `json:"village"`
+	VillageName string     `json:"village_name"`
+	Township    string     `json:"township"`
+	Adviser     string     `json:"adviser,omitempty"`
+	AdviserName string     `json:"adviser_name,omitempty"`
+	State       string     `json:"state"`
+	StateLabel  string     `json:"state_label"`
+	Colour      string     `json:"colour,omitempty"`
+	Deadline    *time.Time `json:"deadline,omitempty"`
+	Severity    string     `json:"severity"`
+	RoundID     int64      `json:"round_id,omitempty"`
+	Version     int        `json:"version"`
+}
+
+func (s *Server) brief(f *workflow.Finding, today time.Time) FindingBrief {
+	return FindingBrief{ID: f.ID, Rule: f.RuleID, RuleTitle: f.RuleTitle, Village: f.Village, VillageName: f.VillageName,
+		Township: f.Township, Adviser: f.Adviser, AdviserName: f.AdviserName, State: string(f.State),
+		StateLabel: f.State.Label(), Colour: string(s.life.Colour(f, today)), Deadline: f.Deadline,
+		Severity: string(f.Severity), RoundID: f.RoundID, Version: f.Version}
+}
+
+// today is the civil date in Asia/Shanghai.
+func (s *Server) today() time.Time { return workflow.CivilDate(s.now()) }
+
+// yellowCut is the first deadline that is no longer "due soon" today.
+func (s *Server) yellowCut(today time.Time) time.Time {
+	return s.life.Calendar.AddWorkdays(today, s.life.Policy.YellowWithin+1)
+}
+
+// buildDashboard computes the dashboard of a township ("" for all) with one
+// GROUP BY over open findings, one bounded query for the overdue list and
+// one for the latest rounds: never a query per finding.
+func (s *Server) buildDashboard(ctx context.Context, township string) (*Dashboard, error) {
+	today := s.today()
+	cells, err := s.db.DashboardCells(ctx, township)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dashboard{Township: township, Today: today}
+	byState := map[string]int{}
+	byTown := map[string]*TownshipCount{}
+	colourOf := map[string]workflow.Colour{} // per state and deadline: the cells share them
+	for _, c := range cells {
+		key := c.State
+		if c.Deadline != nil {
+			key += c.Deadline.Format(time.DateOnly)
+		}
+		col, ok := colourOf[key]
+		if !ok {
+			col = s.life.Colour(&workflow.Finding{State: workflow.State(c.State), Deadline: c.Deadline}, today)
+			colourOf[key] = col
+		}
+		d.Open += c.N
+		byState[c.State] += c.N
+		d.Colours.add(col, c.N)
+		t := byTown[c.Township]
+		if t == nil {
+			t = &TownshipCount{Name: c.Township}
+			byTown[c.Township] = t
+		}
+		t.add(col, c.N)
+	}
+	for _, st := range workflow.States {
+		if st.Open() {
+			d.States = append(d.States, StateCount{string(st), st.Label(), byState[string(st)]})
+		}
+	}
+	for _, t := range byTown {
+		d.Townships = append(d.Townships, *t)
+	}
+	slices.SortFunc(d.Townships, func(a, b TownshipCount) int {
+		if a.Red != b.Red {
+			return b.Red - a.Red
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	over, err := s.findings.OverdueFindings(ctx, township, today, 20)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range over {
+		d.Overdue = append(d.Overdue, s.brief(f, today))
+	}
+	if d.Rounds, err = s.db.LatestRounds(ctx, 5); err != nil {
+		return nil, err
+	}
+	bars := make([]bulletin.Bar, len(d.States))
+	for i, sc := range d.States {
+		bars[i] = bulletin.Bar{Label: sc.Label, Value: float64(sc.N)}
+	}
+	d.StateSVG = bulletin.BarChartSVG("未办结问题 (按状态)", bars, "个")
+	d.ColourSVG = colourChart(d.Townships)
+	return d, nil
+}
+
+// colourChart draws each township's open findings as a stacked horizontal
+// bar, red, yellow and blue, as an inline SVG.
+func colourChart(ts []TownshipCount) template.HTML {
+	const (
+		width, left, right, row, top = 640, 96, 48, 26, 30
+	)
+	if len(ts) == 0 {
+		return ""
+	}
+	most := 1
+	for _, t := range ts {
+		most = max(most, t.Total())
+	}
+	height := top + row*len(ts) + 10
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="各乡镇亮灯情况" class="chart">`, width, height)
+	fmt.Fprintf(&b, `<text x="%d" y="18" font-size="15" font-weight="bold">各乡镇亮灯情况</text>`, left)
+	scale := float64(width-left-right) / float64(most)
+	for i, t := range ts {
+		y := top + i*row
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="13" text-anchor="end">%s</text>`, left-6, y+15, template.HTMLEscapeString(t.Name))
+		x := float64(left)
+		for _, part := range []struct {
+			n    int
+			fill string
+		}{{t.Red, "#d93025"}, {t.Yellow, "#f2b400"}, {t.Blue, "#1a73e8"}} {
+			w := float64(part.n) * scale
+			if part.n > 0 {
+				fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="18" fill="%s"/>`, x, y+2, w, part.fill)
+			}
+			x += w
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="12">%d</text>`, x+4, y+15, t.Total())
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+// dashCache keeps each scope's dashboard for a short while and lets one
+// request compute it while concurrent ones wait for that result
+// (singleflight), so a burst of clients costs one set of queries.
+type dashCache struct {
+	ttl time.Duration
+
+	mu      sync.Mutex
+	gen     int // bumped by invalidate
+	entries map[string]*dashEntry
+}
+
+type dashEntry struct {
+	done  chan struct{}
+	gen   int
+	built bool
+	at   time.Time
+	d    *Dashboard
+	err  error
+}
+
+func newDashCache(ttl time.Duration) *dashCache {
+	return &dashCache{ttl: ttl, entries: map[string]*dashEntry{}}
+}
+
+func (c *dashCache) get(ctx context.Context, key string, build func(context.Context) (*Dashboard, error)) (*Dashboard, error) {
+	if c.ttl < 0 {
+		return build(ctx)
+	}
+	c.mu.Lock()
+	e := c.entries[key]
+	fresh := e != nil && e.gen == c.gen && (!e.built || time.Since(e.at) < c.ttl)
+	if !fresh {
+		e = &dashEntry{done: make(chan struct{}), gen: c.gen}
+		c.entries[key] = e
+		c.mu.Unlock()
+		d, err := build(context.WithoutCancel(ctx))
+		c.mu.Lock()
+		e.d, e.err, e.at, e.built = d, err, time.Now(), true
+		if err != nil && c.entries[key] == e {
+			delete(c.entries, key)
+		}
+		c.mu.Unlock()
+		close(e.done)
+		return d, err
+	}
+	c.mu.Unlock()
+	select {
+	case <-e.done:
+		return e.d, e.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// invalidate drops every cached dashboard (after a transition).
+func (c *dashCache) invalidate() {
+	c.mu.Lock()
+	c.gen++
+	c.mu.Unlock()
+}
+
+func (s *Server) dashboardFor(ctx context.Context, township string) (*Dashboard, error) {
+	key := township + "|" + s.today().Format(time.DateOnly)
+	return s.dashboard.get(ctx, key, func(ctx context.Context) (*Dashboard, error) {
+		return s.buildDashboard(ctx, township)
+	})
+}
