@@ -17,16 +17,16 @@ import (
 // Dashboard is the overview of open findings: by state, by colour, by
 // township, the overdue list and the latest rounds.
 type Dashboard struct {
-	Township  string               `json:"township,omitempty"` // "" for the whole county
-	Today     time.Time            `json:"today"`
-	Open      int                  `json:"open"`
-	States    []StateCount         `json:"states"`
-	Colours   ColourCount          `json:"colours"`
-	Townships []TownshipCount      `json:"townships"`
-	Overdue   []FindingBrief       `json:"overdue"`
-	Rounds    []store.RoundBrief   `json:"rounds"`
-	StateSVG  template.HTML        `json:"-"`
-	ColourSVG template.HTML        `json:"-"`
+	Township  string             `json:"township,omitempty"` // "" for the whole county
+	Today     time.Time          `json:"today"`
+	Open      int                `json:"open"`
+	States    []StateCount       `json:"states"`
+	Colours   ColourCount        `json:"colours"`
+	Townships []TownshipCount    `json:"townships"`
+	Overdue   []FindingBrief     `json:"overdue"`
+	Rounds    []store.RoundBrief `json:"rounds"`
+	StateSVG  template.HTML      `json:"-"`
+	ColourSVG template.HTML      `json:"-"`
 }
 
 // StateCount is how many open findings are in one state.
@@ -216,9 +216,9 @@ type dashEntry struct {
 	done  chan struct{}
 	gen   int
 	built bool
-	at   time.Time
-	d    *Dashboard
-	err  error
+	at    time.Time
+	d     *Dashboard
+	err   error
 }
 
 func newDashCache(ttl time.Duration) *dashCache {

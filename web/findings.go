@@ -269,17 +269,17 @@ func (s *Server) showFinding(w http.ResponseWriter, r *http.Request, c *call, co
 // eventRequest is what an event carries: the fields of workflow.Input, the
 // version the caller saw (0: skip the check) and evidence files.
 type eventRequest struct {
-	Version      int       `json:"version"`
-	Comment      string    `json:"comment"`
-	Reason       string    `json:"reason"`
-	Measure      string    `json:"measure"`
-	Decision     string    `json:"decision"`
-	Time         string    `json:"time"`
-	Place        string    `json:"place"`
-	Interviewer  string    `json:"interviewer"`
-	Statement    string    `json:"statement"`
-	Outcome      string    `json:"outcome"`
-	DeadlineDays int       `json:"deadline_days"`
+	Version      int                     `json:"version"`
+	Comment      string                  `json:"comment"`
+	Reason       string                  `json:"reason"`
+	Measure      string                  `json:"measure"`
+	Decision     string                  `json:"decision"`
+	Time         string                  `json:"time"`
+	Place        string                  `json:"place"`
+	Interviewer  string                  `json:"interviewer"`
+	Statement    string                  `json:"statement"`
+	Outcome      string                  `json:"outcome"`
+	DeadlineDays int                     `json:"deadline_days"`
 	Files        []*multipart.FileHeader `json:"-"`
 }
 
