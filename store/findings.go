@@ -511,9 +511,10 @@ func TransitionsTx(ctx context.Context, tx *Tx, ts []*workflow.Transition) error
 		}
 		return nil
 	}
-	const cols = 13
+	const cols = 14
 	const tuple = `(CAST(? AS bigint), CAST(? AS integer), ?, CAST(? AS date), CAST(? AS integer), CAST(? AS integer),
-		CAST(? AS integer), ?, CAST(? AS date), CAST(? AS date), CAST(? AS timestamptz), CAST(? AS integer), ?)`
+		CAST(? AS integer), ?, CAST(? AS date), CAST(? AS date), CAST(? AS timestamptz), CAST(? AS integer), ?,
+		CAST(? AS integer))`
 	per := 30000 / cols
 	hrows := make([][]any, 0, len(ts))
 	for start := 0; start < len(ts); start += per {
@@ -522,7 +523,7 @@ func TransitionsTx(ctx context.Context, tx *Tx, ts []*workflow.Transition) error
 		b.WriteString(`UPDATE findings AS f SET state = v.state, version = f.version + 1, deadline = v.deadline,
 			rejections = v.rejections, summons = v.summons, escalations = v.escalations, verified_by = v.verified_by,
 			interview_on = v.interview_on, reminded_for = v.reminded_for, updated_at = v.updated_at,
-			last_seq = v.last_seq, last_hash = v.last_hash FROM (VALUES `)
+			last_seq = v.last_seq, last_hash = v.last_hash, repeat_count = v.repeat_count FROM (VALUES `)
 		args := make([]any, 0, len(chunk)*cols)
 		for i, t := range chunk {
 			if i > 0 {
@@ -531,12 +532,13 @@ func TransitionsTx(ctx context.Context, tx *Tx, ts []*workflow.Transition) error
 			b.WriteString(tuple)
 			a := transitionArgs(t)
 			args = append(args, a[:13]...)
+			args = append(args, a[20])
 			e := &t.Entry
 			hrows = append(hrows, []any{e.FindingID, e.Seq, Instant(e.At), e.Actor, string(e.Role), string(e.Event),
 				string(e.From), string(e.To), e.Comment, e.PayloadJSON(), e.PrevHash, e.Hash})
 		}
 		b.WriteString(`) AS v (id, version, state, deadline, rejections, summons, escalations, verified_by,
-			interview_on, reminded_for, updated_at, last_seq, last_hash) WHERE f.id = v.id AND f.version = v.version`)
+			interview_on, reminded_for, updated_at, last_seq, last_hash, repeat_count) WHERE f.id = v.id AND f.version = v.version`)
 		res, err := tx.ExecContext(ctx, tx.Rebind(b.String()), args...)
 		if err != nil {
 			return fmt.Errorf("write transitions: %w", err)

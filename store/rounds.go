@@ -172,13 +172,7 @@ func (r roundTx) InsertFindings(ctx context.Context, fs []*workflow.Finding, at 
 }
 
 func (r roundTx) Transitions(ctx context.Context, ts []*workflow.Transition) error {
-	for _, t := range ts {
-		if err := TransitionTx(ctx, r.tx, t); err != nil {
-			return err
-		}
-		t.Finding.Version++
-	}
-	return nil
+	return TransitionsTx(ctx, r.tx, ts)
 }
 
 func (r roundTx) Enqueue(ctx context.Context, msgs []notify.Message) error {

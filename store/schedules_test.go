@@ -79,7 +79,7 @@ func TestSchedulerPeriodicFiresOnceAndCatchesUpOnce(t *testing.T) {
 			{sh(2018, 1, 1, 0, 0), ""}, // first seen: nothing before it is caught up
 			{sh(2018, 1, 1, 8, 59), ""},
 			{sh(2018, 1, 1, 9, 0), "2018-01-01T09:00"},
-			{sh(2018, 1, 1, 9, 30), ""}, // the same tick is not fired twice
+			{sh(2018, 1, 1, 9, 30), ""},                  // the same tick is not fired twice
 			{sh(2018, 4, 15, 10, 0), "2018-04-01T09:00"}, // downtime Feb–Apr: one catch-up
 			{sh(2018, 4, 20, 10, 0), ""},
 		}

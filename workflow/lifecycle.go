@@ -96,6 +96,15 @@ const (
 	Remind          Event = "remind" // 催办; stays in ordered
 )
 
+// Title names the event for messages: 「Chinese name」(code), or just the
+// Chinese name when it has no code of its own.
+func (e Event) Title() string {
+	if l := e.Label(); l != string(e) {
+		return fmt.Sprintf("「%s」(%s)", l, e)
+	}
+	return "「" + string(e) + "」"
+}
+
 // Label is the event's Chinese name.
 func (e Event) Label() string {
 	switch e {
@@ -129,6 +138,12 @@ func (e Event) Label() string {
 		return "撤销"
 	case Remind:
 		return "催办"
+	case Recur:
+		return "再次发现"
+	case OpenRound:
+		return "开启督查"
+	case CloseRound:
+		return "结束督查"
 	}
 	return string(e)
 }
@@ -224,7 +239,7 @@ type ForbiddenError struct {
 }
 
 func (e *ForbiddenError) Error() string {
-	return fmt.Sprintf("用户 %s 无权执行「%s」(%s): %s", e.Actor, e.Event.Label(), e.Event, e.Why)
+	return fmt.Sprintf("用户 %s 无权执行%s: %s", e.Actor, e.Event.Title(), e.Why)
 }
 func (e *ForbiddenError) BadInput() bool { return true }
 
@@ -236,7 +251,7 @@ type InputError struct {
 }
 
 func (e *InputError) Error() string {
-	return fmt.Sprintf("「%s」(%s) 的 %s: %s", e.Event.Label(), e.Event, e.Field, e.Msg)
+	return fmt.Sprintf("%s 的 %s: %s", e.Event.Title(), e.Field, e.Msg)
 }
 func (e *InputError) BadInput() bool { return true }
 

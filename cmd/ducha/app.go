@@ -53,12 +53,7 @@ func (e *Env) Calendar() (*workflow.Calendar, error) {
 	}
 	years := workflow.EmbeddedYears()
 	for _, path := range c.Calendars {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		y, err := workflow.ParseCalendar(path, f)
-		f.Close()
+		y, err := workflow.ReadCalendarFile(path)
 		if err != nil {
 			return nil, err
 		}
