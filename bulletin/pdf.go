@@ -25,7 +25,7 @@ var ErrNoBrowser = errors.New("未找到 Chromium 浏览器，无法生成 PDF (
 // A Printer is safe for concurrent use.
 type Printer struct {
 	Browser string        // path of the chromium binary
-	Timeout time.Duration // per document; 0 means two minutes
+	Timeout time.Duration // per document; 0 means ten minutes
 
 	mu      sync.Mutex
 	browser context.Context // holds the running browser; nil before start
@@ -97,7 +97,7 @@ func (p *Printer) PDF(ctx context.Context, html []byte) ([]byte, error) {
 	}
 	timeout := p.Timeout
 	if timeout == 0 {
-		timeout = 2 * time.Minute
+		timeout = 10 * time.Minute
 	}
 	tab, cancel := chromedp.NewContext(browser)
 	defer cancel()

@@ -19,9 +19,6 @@ func WriteLedger(w io.Writer, title string, fs []Finding) error {
 	if err := ledgerSheet(f, "问题台账", title, fs); err != nil {
 		return err
 	}
-	if err := f.DeleteSheet("Sheet1"); err != nil {
-		return err
-	}
 	return f.Write(w)
 }
 
@@ -42,14 +39,17 @@ func (b *Bulletin) WriteXLSX(w io.Writer) error {
 			return err
 		}
 	}
-	if err := f.DeleteSheet("Sheet1"); err != nil {
-		return err
-	}
 	return f.Write(w)
 }
 
+// ledgerSheet streams one ledger sheet; the first takes the place of the
+// new file's "Sheet1" (deleting a sheet later would re-parse every streamed one).
 func ledgerSheet(f *excelize.File, sheet, title string, fs []Finding) error {
-	if _, err := f.NewSheet(sheet); err != nil {
+	if f.SheetCount == 1 && f.GetSheetName(0) == "Sheet1" {
+		if err := f.SetSheetName("Sheet1", sheet); err != nil {
+			return err
+		}
+	} else if _, err := f.NewSheet(sheet); err != nil {
 		return err
 	}
 	sw, err := f.NewStreamWriter(sheet)
