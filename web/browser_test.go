@@ -92,7 +92,7 @@ func TestBrowserFlow(t *testing.T) {
 	}
 	login := func(user string) chromedp.Action[chromedp.Void] {
 		return chromedp.Steps(
-			chromedp.Navigate(base + "/login"),
+			chromedp.Navigate(base+"/login"),
 			chromedp.WaitVisible(chromedp.CSS("#login")),
 			chromedp.SendKeys(chromedp.CSS("#login"), user),
 			chromedp.SendKeys(chromedp.CSS("#password"), password),
