@@ -1,0 +1,449 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"ducha/notify"
+)
+
+// outboxChannel is the LISTEN/NOTIFY channel that wakes dispatchers.
+const outboxChannel = "ducha_outbox"
+
+// EnqueueTx writes msgs into the outbox inside tx, the transaction of the
+// transition, round or bulletin that causes them, with one set-based INSERT
+// per chunk. A message whose (cause, recipient, channel) is already queued
+// is skipped: enqueueing twice is a no-op. Every message needs CreatedAt
+// (the transaction's timestamp); NextAttemptAt defaults to it.
+func EnqueueTx(ctx context.Context, tx *Tx, msgs []notify.Message) error {
+	const cols = 12
+	chunk := 1000 // PostgreSQL allows 65535 parameters, SQLite 32766
+	for start := 0; start < len(msgs); start += chunk {
+		part := msgs[start:min(start+chunk, len(msgs))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO outbox (kind, cause, recipient, address, channel, subject, body,
+			state, attempts, next_attempt_at, created_at, queued_at) VALUES `)
+		args := make([]any, 0, len(part)*cols)
+		for i, m := range part {
+			if m.CreatedAt.IsZero() || m.Cause == "" || m.Recipient == "" || m.Channel == "" {
+				return fmt.Errorf("enqueue %s message %q to %q over %q: cause, recipient, channel and created_at are required",
+					m.Kind, m.Cause, m.Recipient, m.Channel)
+			}
+			next, queued := m.NextAttemptAt, m.QueuedAt
+			if next.IsZero() {
+				next = m.CreatedAt
+			}
+			if queued.IsZero() {
+				queued = m.CreatedAt
+			}
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)")
+			args = append(args, string(m.Kind), m.Cause, m.Recipient, m.Address, m.Channel, m.Subject, m.Body,
+				Instant(next), Instant(m.CreatedAt), Instant(queued))
+		}
+		q.WriteString(" ON CONFLICT (cause, recipient, channel) DO NOTHING")
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
+			return fmt.Errorf("enqueue notifications: %w", err)
+		}
+	}
+	return nil
+}
+
+// Enqueue writes msgs into the outbox in a transaction of its own.
+func (db *DB) Enqueue(ctx context.Context, msgs []notify.Message) error {
+	return db.InTx(ctx, func(tx *Tx) error { return EnqueueTx(ctx, tx, msgs) })
+}
+
+// Outbox is the stored outbox; it implements notify.Outbox.
+type Outbox struct{ db *DB }
+
+// Outbox returns the database's outbox.
+func (db *DB) Outbox() *Outbox { return &Outbox{db} }
+
+var _ notify.Outbox = (*Outbox)(nil)
+
+const outboxCols = `id, kind, cause, recipient, address, channel, subject, body, state, attempts,
+	next_attempt_at, last_error, created_at, queued_at, delivered_at`
+
+type outboxRow struct {
+	ID            int64   `db:"id"`
+	Kind          string  `db:"kind"`
+	Cause         string  `db:"cause"`
+	Recipient     string  `db:"recipient"`
+	Address       string  `db:"address"`
+	Channel       string  `db:"channel"`
+	Subject       string  `db:"subject"`
+	Body          string  `db:"body"`
+	State         string  `db:"state"`
+	Attempts      int     `db:"attempts"`
+	NextAttemptAt Instant `db:"next_attempt_at"`
+	LastError     string  `db:"last_error"`
+	CreatedAt     Instant `db:"created_at"`
+	QueuedAt      Instant `db:"queued_at"`
+	DeliveredAt   Instant `db:"delivered_at"`
+}
+
+func (r outboxRow) message() notify.Message {
+	m := notify.Message{ID: r.ID, Kind: notify.Kind(r.Kind), Cause: r.Cause, Recipient: r.Recipient,
+		Address: r.Address, Channel: r.Channel, Subject: r.Subject, Body: r.Body, State: notify.State(r.State),
+		Attempts: r.Attempts, NextAttemptAt: r.NextAttemptAt.T().UTC(), LastError: r.LastError,
+		CreatedAt: r.CreatedAt.T().UTC(), QueuedAt: r.QueuedAt.T().UTC()}
+	if t := r.DeliveredAt.T(); !t.IsZero() {
+		t = t.UTC()
+		m.DeliveredAt = &t
+	}
+	return m
+}
+
+func messages(rows []outboxRow) []notify.Message {
+	out := make([]notify.Message, len(rows))
+	for i, r := range rows {
+		out[i] = r.message()
+	}
+	return out
+}
+
+// Claim leases up to limit due messages until now+lease. A message is due
+// when pending with next_attempt_at <= now, or sending with its lease
+// (kept in next_attempt_at as well as claimed_until) ended. PostgreSQL
+// locks the chosen rows with FOR UPDATE SKIP LOCKED, so concurrent
+// dispatchers claim disjoint sets; SQLite has one writer at a time.
+func (o *Outbox) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]notify.Message, error) {
+	until := Instant(now.Add(lease))
+	var q string
+	if o.db.Dialect == Postgres {
+		q = `WITH due AS (
+				SELECT id FROM outbox
+				WHERE state IN ('pending', 'sending') AND next_attempt_at <= $1
+				ORDER BY next_attempt_at LIMIT $3
+				FOR UPDATE SKIP LOCKED)
+			UPDATE outbox o SET state = 'sending', attempts = o.attempts + 1,
+				claimed_until = $2, next_attempt_at = $2
+			FROM due WHERE o.id = due.id
+			RETURNING o.id, o.kind, o.cause, o.recipient, o.address, o.channel, o.subject, o.body, o.state,
+				o.attempts, o.next_attempt_at, o.last_error, o.created_at, o.queued_at, o.delivered_at`
+	} else {
+		q = `UPDATE outbox SET state = 'sending', attempts = attempts + 1,
+				claimed_until = $2, next_attempt_at = $2
+			WHERE id IN (
+				SELECT id FROM outbox
+				WHERE state IN ('pending', 'sending') AND next_attempt_at <= $1
+				ORDER BY next_attempt_at LIMIT $3)
+			RETURNING ` + outboxCols
+	}
+	var rows []outboxRow
+	if err := o.db.X.SelectContext(ctx, &rows, q, Instant(now), until, limit); err != nil {
+		return nil, fmt.Errorf("claim notifications: %w", err)
+	}
+	return messages(rows), nil
+}
+
+func outcomeName(s notify.State) string {
+	switch s {
+	case notify.Delivered:
+		return "delivered"
+	case notify.Dead:
+		return "dead"
+	}
+	return "retry"
+}
+
+// Record stores attempt outcomes in one transaction: each message's new
+// state (only if it is still under the same claim: state sending with the
+// same attempt count) and one outbox_attempts row per attempt.
+func (o *Outbox) Record(ctx context.Context, outcomes []notify.Outcome) error {
+	if len(outcomes) == 0 {
+		return nil
+	}
+	return o.db.InTx(ctx, func(tx *Tx) error {
+		if tx.Dialect == Postgres {
+			return recordPostgres(ctx, tx, outcomes)
+		}
+		return recordSQLite(ctx, tx, outcomes)
+	})
+}
+
+func recordPostgres(ctx context.Context, tx *Tx, outcomes []notify.Outcome) error {
+	n := len(outcomes)
+	ids, attempts := make([]int64, n), make([]int64, n)
+	states, outs, errs := make([]string, n), make([]string, n), make([]string, n)
+	starts, nexts := make([]string, n), make([]string, n)
+	durs := make([]float64, n)
+	for i, oc := range outcomes {
+		ids[i], attempts[i] = oc.ID, int64(oc.Attempt)
+		states[i], outs[i], errs[i] = string(oc.State), outcomeName(oc.State), oc.Error
+		starts[i] = oc.Started.UTC().Format(InstantLayout)
+		next := oc.NextAttemptAt
+		if next.IsZero() {
+			next = oc.Started
+		}
+		nexts[i] = next.UTC().Format(InstantLayout)
+		durs[i] = float64(oc.Duration) / float64(time.Millisecond)
+	}
+	_, err := tx.ExecContext(ctx, `
+		WITH r AS (
+			SELECT * FROM unnest(CAST($1 AS bigint[]), CAST($2 AS int[]), CAST($3 AS text[]),
+				CAST($4 AS timestamptz[]), CAST($5 AS timestamptz[]), CAST($6 AS text[]))
+				AS r(id, attempt, state, started, next_at, err))
+		UPDATE outbox m SET state = r.state, next_attempt_at = r.next_at, claimed_until = NULL,
+			last_error = r.err,
+			delivered_at = CASE WHEN r.state = 'delivered' THEN r.started ELSE m.delivered_at END
+		FROM r WHERE m.id = r.id AND m.attempts = r.attempt AND m.state = 'sending'`,
+		pq.Array(ids), pq.Array(attempts), pq.Array(states), pq.Array(starts), pq.Array(nexts), pq.Array(errs))
+	if err != nil {
+		return fmt.Errorf("record deliveries: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO outbox_attempts (message_id, attempt, started_at, duration_ms, outcome, error)
+		SELECT * FROM unnest(CAST($1 AS bigint[]), CAST($2 AS int[]), CAST($3 AS timestamptz[]),
+			CAST($4 AS float8[]), CAST($5 AS text[]), CAST($6 AS text[]))`,
+		pq.Array(ids), pq.Array(attempts), pq.Array(starts), pq.Array(durs), pq.Array(outs), pq.Array(errs))
+	if err != nil {
+		return fmt.Errorf("log deliveries: %w", err)
+	}
+	return nil
+}
+
+func recordSQLite(ctx context.Context, tx *Tx, outcomes []notify.Outcome) error {
+	upd, err := tx.PrepareContext(ctx, `UPDATE outbox SET state = ?, next_attempt_at = ?, claimed_until = NULL,
+			last_error = ?, delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END
+		WHERE id = ? AND attempts = ? AND state = 'sending'`)
+	if err != nil {
+		return err
+	}
+	defer upd.Close()
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO outbox_attempts
+		(message_id, attempt, started_at, duration_ms, outcome, error) VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	for _, oc := range outcomes {
+		next := oc.NextAttemptAt
+		if next.IsZero() {
+			next = oc.Started
+		}
+		if _, err := upd.ExecContext(ctx, string(oc.State), Instant(next), oc.Error, string(oc.State),
+			Instant(oc.Started), oc.ID, oc.Attempt); err != nil {
+			return fmt.Errorf("record delivery of %d: %w", oc.ID, err)
+		}
+		if _, err := ins.ExecContext(ctx, oc.ID, oc.Attempt, Instant(oc.Started),
+			float64(oc.Duration)/float64(time.Millisecond), outcomeName(oc.State), oc.Error); err != nil {
+			return fmt.Errorf("log delivery of %d: %w", oc.ID, err)
+		}
+	}
+	return nil
+}
+
+// OutboxFilter selects messages to list.
+type OutboxFilter struct {
+	State notify.State // empty: all
+	Limit int          // 0: all
+}
+
+// List returns messages, oldest first.
+func (o *Outbox) List(ctx context.Context, f OutboxFilter) ([]notify.Message, error) {
+	q := `SELECT ` + outboxCols + ` FROM outbox`
+	var args []any
+	if f.State != "" {
+		q += ` WHERE state = ?`
+		args = append(args, string(f.State))
+	}
+	q += ` ORDER BY id`
+	if f.Limit > 0 {
+		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	}
+	var rows []outboxRow
+	if err := o.db.X.SelectContext(ctx, &rows, o.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("list notifications: %w", err)
+	}
+	return messages(rows), nil
+}
+
+// Attempt is one row of the delivery log.
+type Attempt struct {
+	MessageID int64     `json:"message_id"`
+	Attempt   int       `json:"attempt"`
+	StartedAt time.Time `json:"started_at"`
+	Duration  float64   `json:"duration_ms"`
+	Outcome   string    `json:"outcome"` // delivered, retry, dead, resend
+	Error     string    `json:"error,omitempty"`
+}
+
+// Attempts returns the delivery log of a message, oldest first.
+func (o *Outbox) Attempts(ctx context.Context, id int64) ([]Attempt, error) {
+	var rows []struct {
+		MessageID int64   `db:"message_id"`
+		Attempt   int     `db:"attempt"`
+		StartedAt Instant `db:"started_at"`
+		Duration  float64 `db:"duration_ms"`
+		Outcome   string  `db:"outcome"`
+		Error     string  `db:"error"`
+	}
+	err := o.db.X.SelectContext(ctx, &rows, o.db.Rebind(`SELECT message_id, attempt, started_at, duration_ms, outcome, error
+		FROM outbox_attempts WHERE message_id = ? ORDER BY id`), id)
+	if err != nil {
+		return nil, fmt.Errorf("delivery log of %d: %w", id, err)
+	}
+	out := make([]Attempt, len(rows))
+	for i, r := range rows {
+		out[i] = Attempt{r.MessageID, r.Attempt, r.StartedAt.T().UTC(), r.Duration, r.Outcome, r.Error}
+	}
+	return out, nil
+}
+
+
+// ResendError refuses a resend: no such message, or one still queued.
+type ResendError struct{ Msg string }
+
+func (e *ResendError) Error() string  { return e.Msg }
+func (e *ResendError) BadInput() bool { return true }
+
+// Resend puts a delivered or dead message back to pending, due now, with
+// its age reset, and logs who did it in the delivery log.
+func (o *Outbox) Resend(ctx context.Context, id int64, now time.Time, by string) (notify.Message, error) {
+	var m notify.Message
+	err := o.db.InTx(ctx, func(tx *Tx) error {
+		var row outboxRow
+		q := `SELECT ` + outboxCols + ` FROM outbox WHERE id = ?`
+		if tx.Dialect == Postgres {
+			q += ` FOR UPDATE`
+		}
+		if err := tx.GetContext(ctx, &row, tx.Rebind(q), id); errors.Is(err, sql.ErrNoRows) {
+			return &ResendError{fmt.Sprintf("通知 %d 不存在", id)}
+		} else if err != nil {
+			return err
+		}
+		if s := notify.State(row.State); s != notify.Delivered && s != notify.Dead {
+			return &ResendError{fmt.Sprintf("通知 %d 的状态为 %s (%s), 只能重发已送达或发送失败的通知", id, s, s.Label())}
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE outbox SET state = 'pending', next_attempt_at = ?,
+				queued_at = ?, claimed_until = NULL WHERE id = ?`), Instant(now), Instant(now), id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO outbox_attempts
+				(message_id, attempt, started_at, duration_ms, outcome, error) VALUES (?, ?, ?, 0, 'resend', ?)`),
+			id, row.Attempts, Instant(now), "resent by "+by+" (was "+row.State+")"); err != nil {
+			return err
+		}
+		if tx.Dialect == Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, outboxChannel); err != nil {
+				return err
+			}
+		}
+		row.State, row.NextAttemptAt, row.QueuedAt = string(notify.Pending), Instant(now), Instant(now)
+		m = row.message()
+		return nil
+	})
+	return m, err
+}
+
+// ListenOutbox returns a channel that receives a value when messages are
+// committed (PostgreSQL LISTEN/NOTIFY) and after the listener reconnects
+// (it may have missed notifications: the receiver should re-scan). Values
+// coalesce. On SQLite it returns nil, a channel that never fires: the
+// dispatcher's periodic re-scan is all there is. The listener ends with ctx.
+func (db *DB) ListenOutbox(ctx context.Context) (<-chan struct{}, error) {
+	if db.Dialect != Postgres {
+		return nil, nil
+	}
+	l := pq.NewListener(db.url, 100*time.Millisecond, 10*time.Second, nil)
+	if err := l.Listen(outboxChannel); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("listen for notifications: %w", err)
+	}
+	ch := make(chan struct{}, 1)
+	go func() {
+		defer l.Close()
+		ping := time.NewTicker(90 * time.Second)
+		defer ping.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-l.Notify: // nil after a reconnect: wake up and re-scan all the same
+				select {
+				case ch <- struct{}{}:
+				default:
+				}
+			case <-ping.C:
+				go l.Ping()
+			}
+		}
+	}()
+	return ch, nil
+}
+
+// Directory returns the recipients directory read through the database.
+func (db *DB) Directory() notify.Directory { return directory{db.X} }
+
+// Directory returns the recipients directory read inside tx, so the
+// messages a transaction enqueues see its own writes.
+func (tx *Tx) Directory() notify.Directory { return directory{tx.Tx} }
+
+type directory struct {
+	q interface {
+		sqlx.QueryerContext
+		Rebind(string) string
+	}
+}
+
+func (d directory) Adviser(ctx context.Context, code string) (notify.Person, error) {
+	var r struct {
+		Name      string         `db:"name"`
+		CardEmail string         `db:"email"`
+		Login     sql.NullString `db:"login"`
+		UserEmail sql.NullString `db:"user_email"`
+	}
+	err := sqlx.GetContext(ctx, d.q, &r, d.q.Rebind(`SELECT a.name, a.email, u.login, u.email AS user_email
+		FROM advisers a LEFT JOIN users u ON u.adviser_id = a.id AND u.role = 'adviser'
+		WHERE a.code = ? ORDER BY u.id LIMIT 1`), code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notify.Person{}, fmt.Errorf("法律顾问 %s 不存在", code)
+	}
+	if err != nil {
+		return notify.Person{}, err
+	}
+	p := notify.Person{Login: "adviser:" + code, Name: r.Name, Email: r.CardEmail}
+	if r.Login.Valid {
+		p.Login = r.Login.String
+	}
+	if p.Email == "" {
+		p.Email = r.UserEmail.String
+	}
+	return p, nil
+}
+
+func (d directory) Officers(ctx context.Context, township string) ([]notify.Person, error) {
+	return d.people(ctx, `SELECT u.login, u.name, u.email FROM users u JOIN townships t ON t.id = u.township_id
+		WHERE u.role = 'officer' AND t.name = ? ORDER BY u.login`, township)
+}
+
+func (d directory) Supervisors(ctx context.Context) ([]notify.Person, error) {
+	return d.people(ctx, `SELECT login, name, email FROM users WHERE role = 'supervisor' ORDER BY login`)
+}
+
+func (d directory) people(ctx context.Context, q string, args ...any) ([]notify.Person, error) {
+	var rows []struct {
+		Login string `db:"login"`
+		Name  string `db:"name"`
+		Email string `db:"email"`
+	}
+	if err := sqlx.SelectContext(ctx, d.q, &rows, d.q.Rebind(q), args...); err != nil {
+		return nil, err
+	}
+	out := make([]notify.Person, len(rows))
+	for i, r := range rows {
+		out[i] = notify.Person{Login: r.Login, Name: r.Name, Email: r.Email}
+	}
+	return out, nil
+}
