@@ -301,7 +301,6 @@ func (o *Outbox) Attempts(ctx context.Context, id int64) ([]Attempt, error) {
 	return out, nil
 }
 
-
 // ResendError refuses a resend: no such message, or one still queued.
 type ResendError struct{ Msg string }
 
