@@ -62,9 +62,9 @@ func (e *Env) Calendar() (*workflow.Calendar, error) {
 	return workflow.NewCalendar(years...), nil
 }
 
-// lifecycleFor wires the finding lifecycle with the config's policy, the
+// lifecycle wires the finding lifecycle with the config's policy, the
 // calendar and the command's clock.
-func (e *Env) lifecycleFor(db *store.DB) (*workflow.Lifecycle, *store.Findings, error) {
+func (e *Env) lifecycle(db *store.DB) (*workflow.Lifecycle, *store.Findings, error) {
 	cfg, err := e.Config()
 	if err != nil {
 		return nil, nil, err

@@ -25,7 +25,10 @@ func init() {
 				return err
 			}
 			defer db.Close()
-			_, findings := e.lifecycle(db)
+			_, findings, err := e.lifecycle(db)
+			if err != nil {
+				return err
+			}
 			res, err := workflow.VerifyChains(e.Ctx, findings)
 			if err != nil {
 				return err

@@ -35,7 +35,7 @@ func (e *Env) engine(db *store.DB, log *slog.Logger) (*engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	life, findings, err := e.lifecycleFor(db)
+	life, findings, err := e.lifecycle(db)
 	if err != nil {
 		return nil, err
 	}

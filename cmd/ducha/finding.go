@@ -134,7 +134,10 @@ func findingList(e *Env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	l, findings := e.lifecycle(db)
+	l, findings, err := e.lifecycle(db)
+	if err != nil {
+		return err
+	}
 	list, err := findings.List(e.Ctx, flt)
 	if err != nil {
 		return err
@@ -198,7 +201,10 @@ func findingShow(e *Env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	l, findings := e.lifecycle(db)
+	l, findings, err := e.lifecycle(db)
+	if err != nil {
+		return err
+	}
 	f, err := findings.Finding(e.Ctx, id)
 	if err != nil {
 		return err
@@ -305,7 +311,10 @@ func findingEvent(e *Env, ev workflow.Event, args []string) error {
 	if err != nil {
 		return err
 	}
-	l, _ := e.lifecycle(db)
+	l, _, err := e.lifecycle(db)
+	if err != nil {
+		return err
+	}
 	t, err := l.Fire(e.Ctx, *actor, id, ev, in)
 	if err != nil {
 		return err

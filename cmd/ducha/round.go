@@ -49,7 +49,7 @@ func (e *Env) rounds(db *store.DB) (*workflow.Rounds, error) {
 	if err != nil {
 		return nil, err
 	}
-	life, _, err := e.lifecycleFor(db)
+	life, _, err := e.lifecycle(db)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"ducha/store"
 	"ducha/workflow"
 )
 
@@ -19,13 +18,6 @@ func init() {
 	})
 }
 
-// lifecycle wires the finding lifecycle to db with the default escalation
-// policy, the embedded holiday calendar and the command's clock.
-func (e *Env) lifecycle(db *store.DB) (*workflow.Lifecycle, *store.Findings) {
-	fs := store.NewFindings(db)
-	return &workflow.Lifecycle{Store: fs, Calendar: workflow.DefaultCalendar(),
-		Policy: workflow.DefaultPolicy(), Now: e.Now}, fs
-}
 
 func runWorkflow(e *Env, args []string) error {
 	if len(args) == 0 {
@@ -54,7 +46,10 @@ func runWorkflow(e *Env, args []string) error {
 			return err
 		}
 		defer db.Close()
-		l, findings := e.lifecycle(db)
+		l, findings, err := e.lifecycle(db)
+		if err != nil {
+			return err
+		}
 		rep, err := l.Sweep(e.Ctx, findings, e.Now())
 		if err != nil {
 			return err
