@@ -107,8 +107,8 @@ func TestHTMLStructure(t *testing.T) {
 	}
 	h := b.String()
 	for _, want := range []string{
-		`<p class="org" style="text-indent:0">**县司法局督查通报</p>`,
-		`<p class="number" style="text-indent:0">2018年第5期</p>`,
+		`<p class="org">**县司法局督查通报</p>`,
+		`<p class="number">2018年第5期</p>`,
 		`<hr class="red">`, `@page { size: A4;`, `"FangSong", "STFangsong", "AR PL UKai CN", "Noto Serif CJK SC", serif`,
 		`<table class="by-township">`, `<table class="by-rule">`, `<svg class="chart"`,
 		`第二季度未开展法治讲座 | 台账缺失`, // escaped only as HTML needs
