@@ -37,9 +37,11 @@ func (c *Checklist) Request(p Period, scope Scope) FactsRequest {
 	for _, w := range c.windows() {
 		req.Windows = append(req.Windows, w.Range(req.End))
 	}
-	if c.usesLookback() {
+	if c.uses("days_since", "last") {
 		req.LookbackFrom = req.End.AddDate(0, 0, 1-Lookback)
 	}
+	req.Totals = c.uses("total")
+	req.Recovered = c.uses("recovered")
 	return req
 }
 
@@ -56,16 +58,17 @@ func (c *Checklist) windows() []Window {
 	return ws
 }
 
-// usesLookback reports whether any rule reads days_since or last.
-func (c *Checklist) usesLookback() bool {
+// uses reports whether any rule's condition calls one of the functions, or
+// its message may (a template is searched as text, erring on the side of yes).
+func (c *Checklist) uses(fns ...string) bool {
 	for _, r := range c.Rules {
-		for _, m := range r.measures {
-			if m.fn == "days_since" || m.fn == "last" {
-				return true
+		for _, fn := range fns {
+			for _, m := range r.measures {
+				if m.fn == fn {
+					return true
+				}
 			}
-		}
-		for _, name := range []string{"days_since", "last"} {
-			if strings.Contains(r.Message, name) {
+			if strings.Contains(r.Message, fn) {
 				return true
 			}
 		}

@@ -171,6 +171,13 @@ func TestRequestWindowsAndLookback(t *testing.T) {
 	if !req.LookbackFrom.Equal(d(2018, 6, 30).AddDate(0, 0, 1-Lookback)) || !req.ScanFrom().Equal(req.LookbackFrom) {
 		t.Errorf("request %+v", req)
 	}
+	if req.Totals || req.Recovered {
+		t.Errorf("request %+v asks for sums no rule reads", req)
+	}
+	c = one(t, "month", `recovered() > 0`, `{{total "visit"}}`)
+	if req = c.Request(Period{To: d(2018, 6, 30)}, Scope{}); !req.Totals || !req.Recovered || !req.LookbackFrom.IsZero() {
+		t.Errorf("request %+v", req)
+	}
 	// A template alone asking for last() needs the lookback too.
 	c = one(t, "month", `events("visit") > 0`, `{{last "visit"}}`)
 	if req = c.Request(Period{To: d(2018, 6, 30)}, Scope{}); req.LookbackFrom.IsZero() {

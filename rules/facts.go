@@ -79,7 +79,11 @@ type FactsRequest struct {
 	Windows []DateRange // the distinct windows the checklist uses, all ending on End
 	// LookbackFrom starts the range of Facts.Last; zero when no rule needs it.
 	LookbackFrom time.Time
-	Scope        Scope
+	// Totals and Recovered say whether any rule reads total() or
+	// recovered(); when false, Tally.Total and RecoveredFen stay 0 and the
+	// store spares the sums.
+	Totals, Recovered bool
+	Scope             Scope
 }
 
 // ScanFrom is the earliest date any fact needs: a store scans records in
@@ -139,7 +143,9 @@ func TallyFacts(req FactsRequest, villages []Village, advisers map[string]*Advis
 				if w.Contains(r.Day) {
 					t := out[i].Windows[j].Adviser[r.Kind]
 					t.Events++
-					t.Total += r.Count
+					if req.Totals {
+						t.Total += r.Count
+					}
 					out[i].Windows[j].Adviser[r.Kind] = t
 				}
 			}
@@ -153,9 +159,13 @@ func TallyFacts(req FactsRequest, villages []Village, advisers map[string]*Advis
 			if w.Contains(r.Day) {
 				t := f.Windows[j].Kinds[r.Kind]
 				t.Events++
-				t.Total += r.Count
+				if req.Totals {
+					t.Total += r.Count
+				}
 				f.Windows[j].Kinds[r.Kind] = t
-				f.Windows[j].RecoveredFen += r.AmountFen
+				if req.Recovered {
+					f.Windows[j].RecoveredFen += r.AmountFen
+				}
 			}
 		}
 		if f.Last != nil && !r.Day.Before(req.LookbackFrom) && r.Day.After(f.Last[r.Kind]) {

@@ -19,7 +19,8 @@ import (
 //  2. ONE scan of activities in req.ScanFrom()..req.End grouped by village,
 //     adviser and kind, with one count/sum(count)/sum(amount_fen) per window
 //     through FILTER (WHERE day >= window start) (every window ends on
-//     req.End) and max(day) since req.LookbackFrom for days_since/last. Go
+//     req.End) and max(day) since req.LookbackFrom for days_since/last (the
+//     sums only when the checklist reads total() or recovered()). Go
 //     folds the rows into per-village tallies and, for adviser_events, into
 //     tallies of each serving adviser's records in any village (so a scoped
 //     scan also reads the rows of the scope's advisers outside the scope).
@@ -94,11 +95,20 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 	var colArgs []any
 	for _, w := range req.Windows {
 		from := DayOf(w.From)
-		cols = append(cols,
-			"count(*) FILTER (WHERE day >= ?)",
-			"COALESCE(sum(count) FILTER (WHERE day >= ?), 0)",
-			"COALESCE(sum(amount_fen) FILTER (WHERE day >= ?), 0)")
-		colArgs = append(colArgs, from, from, from)
+		cols = append(cols, "count(*) FILTER (WHERE day >= ?)")
+		colArgs = append(colArgs, from)
+		if req.Totals {
+			cols = append(cols, "COALESCE(sum(count) FILTER (WHERE day >= ?), 0)")
+			colArgs = append(colArgs, from)
+		} else {
+			cols = append(cols, "0")
+		}
+		if req.Recovered {
+			cols = append(cols, "COALESCE(sum(amount_fen) FILTER (WHERE day >= ?), 0)")
+			colArgs = append(colArgs, from)
+		} else {
+			cols = append(cols, "0")
+		}
 	}
 	if req.LookbackFrom.IsZero() {
 		cols = append(cols, "NULL")
