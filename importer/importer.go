@@ -197,6 +197,10 @@ func load(ctx context.Context, tx *store.Tx, kind store.ImportTable, src source,
 		probs.more = true // at least the rest of the file is unread
 		return nil, probs.err()
 	}
+	rr.Close() // ends the progress bar: reading is done
+	if opts.Progress != nil {
+		fmt.Fprintf(opts.Progress, "已读取 %d 行, 正在检查重复和冲突…\n", im.Staged())
+	}
 	conflicts, err := im.Conflicts(probs.room() + 1)
 	if err != nil {
 		return nil, err
@@ -209,6 +213,9 @@ func load(ctx context.Context, tx *store.Tx, kind store.ImportTable, src source,
 	}
 	if im.Staged() == 0 {
 		return nil, fileError(src.name, "文件中没有数据行")
+	}
+	if opts.Progress != nil {
+		fmt.Fprintln(opts.Progress, "正在写入数据库…")
 	}
 	r, err := im.Apply()
 	if err != nil {

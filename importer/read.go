@@ -24,6 +24,7 @@ type rowReader interface {
 	Next() (cells []string, row int, err error)
 	// Serials reports whether numbers in date columns are Excel serial dates.
 	Serials() bool
+	// Close releases the file; calling it again does nothing.
 	Close() error
 }
 
@@ -166,6 +167,10 @@ func (c *csvReader) Next() ([]string, int, error) {
 func (c *csvReader) Serials() bool { return false }
 
 func (c *csvReader) Close() error {
+	if c.f == nil {
+		return nil
+	}
+	defer func() { c.f = nil }()
 	if c.bar != nil {
 		c.bar.Finish()
 	}
@@ -253,6 +258,10 @@ func normNumber(s string) string {
 func (x *xlsxReader) Serials() bool { return true }
 
 func (x *xlsxReader) Close() error {
+	if x.f == nil {
+		return nil
+	}
+	defer func() { x.f = nil }()
 	if x.bar != nil {
 		x.bar.Finish()
 	}

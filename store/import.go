@@ -191,13 +191,6 @@ func NewImport(ctx context.Context, tx *Tx, table ImportTable, opts ImportOption
 		defs = append(defs, c.name+" "+im.sqlType(c.typ))
 		names = append(names, c.name)
 	}
-	if tx.Dialect == SQLite {
-		// A bigger page cache keeps the staging table's and the target's
-		// index pages in memory for files of many rows (bounded: 64 MiB).
-		if _, err := tx.ExecContext(ctx, "PRAGMA cache_size = -65536; PRAGMA temp.cache_size = -65536"); err != nil {
-			return nil, fmt.Errorf("import: %w", err)
-		}
-	}
 	ddl := "CREATE TEMP TABLE " + stageTable + " (" + strings.Join(defs, ", ") + ")"
 	if tx.Dialect == Postgres {
 		ddl += " ON COMMIT DROP" // and on rollback, as it was created in this transaction
