@@ -12,6 +12,11 @@
 // table (store.Import) and are written set-based in one transaction; a file
 // with any bad row writes nothing and the returned *Error lists up to
 // MaxProblems problems, each naming file, row, column and what was expected.
+// Rows whose natural key is already stored are errors unless
+// Options.Upsert; two rows with the same key in one file are always errors
+// (which one should win is not for the importer to guess). An XLSX file's
+// zip is read into memory (excelize needs random access); its sheet is
+// still streamed row by row.
 package importer
 
 import (
