@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"ducha/notify"
 	"ducha/workflow"
 )
 
@@ -38,6 +39,9 @@ type Config struct {
 	Rounds Rounds `yaml:"rounds"`
 	// Serve configures `ducha serve`.
 	Serve Serve `yaml:"serve"`
+	// Notify routes notifications and configures their channels, templates
+	// and dispatcher (notify.Config documents every field).
+	Notify notify.Config `yaml:"notify"`
 
 	// Path is the file the config was read from ("" for defaults).
 	Path string `yaml:"-"`
@@ -93,6 +97,7 @@ func Default() *Config {
 		Policy:  workflow.DefaultPolicy(),
 		Rounds:  Rounds{OrderOnOpen: true, PublishOnClose: true},
 		Serve:   Serve{Addr: ":8080", SweepEvery: Duration{5 * time.Minute}},
+		Notify:  notify.DefaultConfig(),
 	}
 }
 
@@ -187,6 +192,12 @@ func (c *Config) validate(name string, doc *yaml.Node) error {
 		key, _, _ := strings.Cut(err.Error(), ":")
 		l, col := at(strings.Split(key, ".")...)
 		errs = append(errs, &Error{name, l, col, err.Error()})
+	}
+	if err := c.Notify.Validate(); err != nil {
+		// Notify errors start with their key below notify: "routes.order.channels: …".
+		key, _, _ := strings.Cut(err.Error(), ":")
+		l, col := at(append([]string{"notify"}, strings.Split(key, ".")...)...)
+		errs = append(errs, &Error{name, l, col, "notify." + err.Error()})
 	}
 	seen := map[string]bool{}
 	for i, s := range c.Schedules {

@@ -1,13 +1,11 @@
 package notify
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
 	"sort"
-	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -51,8 +49,8 @@ const (
 // (see DefaultConfig); unknown keys are errors.
 type Config struct {
 	// BaseURL is where ducha's pages are served; links in messages start with
-	// it. Default http://localhost:8080.
-	BaseURL string `yaml:"base_url" json:"base_url"`
+	// it. It is ducha.yaml's top-level base_url. Default http://localhost:8080.
+	BaseURL string `yaml:"-" json:"base_url"`
 	// Routes says, per kind, who receives it over which channels. Kinds left
 	// out keep their default route; an empty channel list turns a kind off.
 	Routes map[Kind]Route `yaml:"routes" json:"routes"`
@@ -153,68 +151,19 @@ func DefaultConfig() Config {
 }
 
 // LoadConfig reads a `notify` section strictly (unknown keys are errors)
-// over the defaults and validates it. name is used in error messages.
+// over the defaults and validates it; name is used in error messages. (The
+// config package reads the same section as part of ducha.yaml.)
 func LoadConfig(r io.Reader, name string) (Config, error) {
-	var user Config
+	cfg := DefaultConfig()
 	dec := yaml.NewDecoder(r)
 	dec.KnownFields(true)
-	if err := dec.Decode(&user); err != nil && err != io.EOF {
+	if err := dec.Decode(&cfg); err != nil && err != io.EOF {
 		return Config{}, &InputError{fmt.Sprintf("%s: 通知配置有误: %v", name, err)}
-	}
-	cfg := DefaultConfig()
-	if user.BaseURL != "" {
-		cfg.BaseURL = user.BaseURL
-	}
-	for k, r := range user.Routes {
-		cfg.Routes[k] = r
-	}
-	for n, c := range user.Channels {
-		cfg.Channels[n] = c
-	}
-	cfg.Templates = user.Templates
-	d, u := &cfg.Dispatch, user.Dispatch
-	for _, p := range []struct {
-		dst *int
-		v   int
-	}{{&d.Batch, u.Batch}, {&d.Workers, u.Workers}} {
-		if p.v != 0 {
-			*p.dst = p.v
-		}
-	}
-	for _, p := range []struct {
-		dst *time.Duration
-		v   time.Duration
-	}{
-		{&d.Lease, u.Lease}, {&d.Poll, u.Poll}, {&d.SendTimeout, u.SendTimeout},
-		{&d.BaseBackoff, u.BaseBackoff}, {&d.MaxBackoff, u.MaxBackoff}, {&d.MaxAge, u.MaxAge},
-	} {
-		if p.v != 0 {
-			*p.dst = p.v
-		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, &InputError{fmt.Sprintf("%s: %v", name, err)}
 	}
 	return cfg, nil
-}
-
-// LoadSection reads the `notify:` key of a whole ducha.yaml (other keys are
-// other packages' business) strictly.
-func LoadSection(r io.Reader, name string) (Config, error) {
-	var doc struct {
-		Notify yaml.Node `yaml:"notify"`
-	}
-	if err := yaml.NewDecoder(r).Decode(&doc); err != nil && err != io.EOF {
-		return Config{}, &InputError{fmt.Sprintf("%s: 配置文件有误: %v", name, err)}
-	}
-	if doc.Notify.Kind == 0 {
-		return LoadConfig(strings.NewReader(""), name)
-	}
-	b, err := yaml.Marshal(&doc.Notify)
-	if err != nil {
-		return Config{}, err
-	}
-	return LoadConfig(bytes.NewReader(b), name+" (notify)")
 }
 
 // Validate checks that routes name known audiences and configured channels,

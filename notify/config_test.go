@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -16,7 +17,6 @@ import (
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
 
 const sampleConfig = `
-base_url: https://ducha.example.cn
 routes:
   order: {to: [adviser], channels: [email, county]}
   accountability: {to: [adviser, officers, supervisors], channels: [email, county]}
@@ -47,7 +47,7 @@ func TestConfigLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Dispatch.Workers != 8 || cfg.Dispatch.Batch != 256 || cfg.BaseURL != "https://ducha.example.cn" {
+	if cfg.Dispatch.Workers != 8 || cfg.Dispatch.Batch != 256 || cfg.Dispatch.MaxAge != 72*time.Hour {
 		t.Fatalf("dispatch/defaults = %+v", cfg.Dispatch)
 	}
 	if r := cfg.Routes[notify.Reminder]; len(r.Channels) != 1 || r.Channels[0] != "file" {
@@ -77,6 +77,8 @@ func TestConfigErrors(t *testing.T) {
 		{"channels:\n  x: {type: pigeon}", "channels.x"},
 		{"channels:\n  x: {type: smtp, host: h}", "from"},
 		{"channels:\n  x: {type: smtp, host: h, from: f, starttls: maybe}", "starttls"},
+		{"base_url: http://x", "base_url"},
+		{"dispatch: {max_age: forever}", "forever"},
 		{"templates:\n  order: {subject: '{{.Finding.Village'}", "templates.order.subject"},
 	} {
 		_, err := notify.LoadConfig(strings.NewReader(tc.yaml), "ducha.yaml")
@@ -86,27 +88,6 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("%q: err = %v, want a bad-input error naming ducha.yaml and %q", tc.yaml, err, tc.want)
 		}
 	}
-}
-
-func TestLoadSectionIgnoresOtherSections(t *testing.T) {
-	doc := "schedules:\n  - name: x\nnotify:\n" + indent(sampleConfig)
-	cfg, err := notify.LoadSection(strings.NewReader(doc), "ducha.yaml")
-	if err != nil || cfg.Channels["email"].Host != "smtp.example.cn" {
-		t.Fatalf("cfg = %+v, %v", cfg.Channels, err)
-	}
-	if _, err := notify.LoadSection(strings.NewReader("notify:\n  bogus: 1\n"), "ducha.yaml"); err == nil {
-		t.Fatal("unknown key inside notify accepted")
-	}
-}
-
-func indent(s string) string {
-	lines := strings.Split(s, "\n")
-	for i := range lines {
-		if lines[i] != "" {
-			lines[i] = "  " + lines[i]
-		}
-	}
-	return strings.Join(lines, "\n")
 }
 
 func TestTemplatesRenderEveryKind(t *testing.T) {
@@ -160,6 +141,7 @@ func TestRouter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.BaseURL = "https://ducha.example.cn"
 	r, err := notify.NewRouter(cfg)
 	if err != nil {
 		t.Fatal(err)

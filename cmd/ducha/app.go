@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -77,9 +76,6 @@ func (e *Env) lifecycle(db *store.DB) (*workflow.Lifecycle, *store.Findings, err
 	return &workflow.Lifecycle{Store: fs, Calendar: cal, Policy: cfg.Policy, Now: e.Now}, fs, nil
 }
 
-// notifier turns transitions into outbox messages (wired in notify.go).
-func (e *Env) notifier(db *store.DB) (workflow.Notifier, error) { return nil, nil }
-
 // afterRoundClose publishes the round's bulletin when the config says so (wired in bulletin.go).
 func (e *Env) afterRoundClose(db *store.DB, r *workflow.Round) error { return nil }
 
@@ -92,10 +88,6 @@ func (s *services) stop() {
 	for i := len(s.stops) - 1; i >= 0; i-- {
 		s.stops[i]()
 	}
-}
-
-func (e *Env) startServices(ctx context.Context, db *store.DB, log *slog.Logger) (*services, error) {
-	return &services{}, nil
 }
 
 // webHandler serves the web pages and the API (wired in web.go).
