@@ -318,10 +318,12 @@ func (s *Findings) FindingsPage(ctx context.Context, flt WebFindingFilter) ([]*w
 
 // OverdueFindings lists up to limit red findings (overdue, interviewed, held
 // accountable, or ordered past the deadline on civil date today), earliest
-// deadline first; of one township when township is not "".
+// deadline first; of one township when township is not "". The condition
+// matches the partial index findings_red, which PostgreSQL walks in
+// deadline order, stopping at the limit.
 func (s *Findings) OverdueFindings(ctx context.Context, township string, today time.Time, limit int) ([]*workflow.Finding, error) {
 	q := "SELECT " + findingCols + ", 0 AS adviser_recent" + findingFrom +
-		` WHERE (f.state IN ('overdue', 'interview', 'accountability') OR (f.state = 'ordered' AND f.deadline < ?))`
+		` WHERE f.state IN ('ordered', 'overdue', 'interview', 'accountability') AND (f.state <> 'ordered' OR f.deadline < ?)`
 	args := []any{DayOf(today)}
 	if township != "" {
 		q += " AND t.name = ?"

@@ -201,9 +201,13 @@ func colourChart(ts []TownshipCount) template.HTML {
 	return template.HTML(b.String())
 }
 
-// dashCache keeps each scope's dashboard for a short while and lets one
-// request compute it while concurrent ones wait for that result
-// (singleflight), so a burst of clients costs one set of queries.
+// dashCache keeps each scope's dashboard for a short while (stale while
+// revalidate): within ttl it is served as is; after ttl it is still served
+// while one background rebuild runs, so clients never queue behind the
+// aggregate queries. A transition made through this handler invalidates
+// every entry, and the next request rebuilds in the foreground (concurrent
+// ones wait for that one build). A figure is thus at most ttl plus one
+// build old, and never older than the caller's own last action.
 type dashCache struct {
 	ttl time.Duration
 
@@ -213,46 +217,79 @@ type dashCache struct {
 }
 
 type dashEntry struct {
-	done  chan struct{}
-	gen   int
-	built bool
-	at    time.Time
-	d     *Dashboard
-	err   error
+	done       chan struct{} // closed when the first build ends
+	gen        int
+	at         time.Time
+	built      bool
+	refreshing bool
+	d          *Dashboard
+	err        error
 }
 
 func newDashCache(ttl time.Duration) *dashCache {
 	return &dashCache{ttl: ttl, entries: map[string]*dashEntry{}}
 }
 
-func (c *dashCache) get(ctx context.Context, key string, build func(context.Context) (*Dashboard, error)) (*Dashboard, error) {
+type buildFunc func(context.Context) (*Dashboard, error)
+
+func (c *dashCache) get(ctx context.Context, key string, build buildFunc) (*Dashboard, error) {
 	if c.ttl < 0 {
 		return build(ctx)
 	}
 	c.mu.Lock()
 	e := c.entries[key]
-	fresh := e != nil && e.gen == c.gen && (!e.built || time.Since(e.at) < c.ttl)
-	if !fresh {
-		e = &dashEntry{done: make(chan struct{}), gen: c.gen}
-		c.entries[key] = e
-		c.mu.Unlock()
-		d, err := build(context.WithoutCancel(ctx))
-		c.mu.Lock()
-		e.d, e.err, e.at, e.built = d, err, time.Now(), true
-		if err != nil && c.entries[key] == e {
-			delete(c.entries, key)
+	switch {
+	case e != nil && e.gen == c.gen && e.built:
+		if time.Since(e.at) >= c.ttl && !e.refreshing {
+			e.refreshing = true
+			go c.refresh(key, e, build)
 		}
+		d := e.d
 		c.mu.Unlock()
-		close(e.done)
-		return d, err
+		return d, nil
+	case e != nil && e.gen == c.gen: // being built: wait for it
+		c.mu.Unlock()
+		select {
+		case <-e.done:
+			return e.result()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	e = &dashEntry{done: make(chan struct{}), gen: c.gen}
+	c.entries[key] = e
+	c.mu.Unlock()
+	d, err := build(context.WithoutCancel(ctx))
+	c.mu.Lock()
+	e.d, e.err, e.at, e.built = d, err, time.Now(), true
+	if err != nil && c.entries[key] == e {
+		delete(c.entries, key) // the next request tries again
 	}
 	c.mu.Unlock()
-	select {
-	case <-e.done:
-		return e.d, e.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	close(e.done)
+	return d, err
+}
+
+func (e *dashEntry) result() (*Dashboard, error) { return e.d, e.err }
+
+// refresh rebuilds an expired entry in the background.
+func (c *dashCache) refresh(key string, old *dashEntry, build buildFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := build(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries[key] != old {
+		return
 	}
+	if err != nil {
+		old.refreshing = false // keep serving the old figures; retry after ttl
+		old.at = time.Now()
+		return
+	}
+	done := make(chan struct{})
+	close(done)
+	c.entries[key] = &dashEntry{done: done, gen: old.gen, at: time.Now(), built: true, d: d}
 }
 
 // invalidate drops every cached dashboard (after a transition).

@@ -43,8 +43,12 @@ CREATE INDEX evidence_files_finding ON evidence_files (finding_id);
 -- The dashboard's one GROUP BY over open findings reads this index only.
 CREATE INDEX findings_dashboard ON findings (township_id, state, deadline)
     WHERE state NOT IN ('signed_off', 'dismissed');
+-- The overdue list walks this index in deadline order and stops at its limit.
+CREATE INDEX findings_red ON findings (deadline, id)
+    WHERE state IN ('ordered', 'overdue', 'interview', 'accountability');
 
 -- +goose Down
+DROP INDEX findings_red;
 DROP INDEX findings_dashboard;
 DROP TABLE evidence_files;
 DROP TABLE login_failures;
