@@ -79,7 +79,8 @@ func (c *Checklist) uses(fns ...string) bool {
 // Evaluate checks every village's facts against the checklist for period p.
 // facts must have been computed for c.Request(p, …). A village that no rule
 // applies to is skipped; a village with no active adviser yields one
-// violation of AdviserAssignedID and no other. Violations come in the order
+// violation of AdviserAssignedID and no other. A rule whose calendar window
+// is not over on the period end is not checked. Violations come in the order
 // of facts, then of rules. An error means a condition failed at run time
 // (e.g. a hostile expression exceeded its memory budget).
 func Evaluate(c *Checklist, p Period, facts []Facts) ([]Violation, error) {
@@ -123,7 +124,7 @@ func Evaluate(c *Checklist, p Period, facts []Facts) ([]Violation, error) {
 			envs[i] = nil
 		}
 		for _, r := range c.Rules {
-			if !r.AppliesTo.Match(f.Village) {
+			if !r.AppliesTo.Match(f.Village) || !r.Window.Complete(end) {
 				continue
 			}
 			i := idx[r.Window]

@@ -24,9 +24,9 @@ const (
 //   - a calendar window (month, quarter, half_year, year) runs from the first
 //     day of the calendar period that contains the period end up to and
 //     including the period end. It is NOT clipped to the period start: a
-//     quarterly rule in a round over June looks at April–June. Records after
-//     the period end never count, so a round should end on a calendar boundary
-//     for calendar rules to see whole months or quarters.
+//     quarterly rule in a round over June looks at April–June. A calendar
+//     rule is checked only when the period ends on its window's last day
+//     (see Complete): a round over 1–20 May checks no monthly rule.
 //   - a rolling window "Nd" is the N days ending on the period end, inclusive:
 //     "30d" ending 2018-06-30 is 2018-06-01..2018-06-30.
 type Window struct {
@@ -85,6 +85,31 @@ func (w Window) Label() string {
 }
 
 // Range is the window's dates for a period ending on end (a civil date).
+// Complete reports whether the window is over on end: a rolling window
+// always is; a calendar window only when end is its last day. A rule whose
+// window is not complete is not checked (a quarter's lecture cannot be
+// missed in its first month), so a monthly round checks quarterly rules
+// only in March, June, September and December.
+func (w Window) Complete(end time.Time) bool {
+	next := civil(end).AddDate(0, 0, 1)
+	if w.Kind == Rolling {
+		return true
+	}
+	if next.Day() != 1 {
+		return false
+	}
+	m := int(next.Month()) - 1
+	switch w.Kind {
+	case Quarter:
+		return m%3 == 0
+	case HalfYear:
+		return m%6 == 0
+	case Year:
+		return m == 0
+	}
+	return true
+}
+
 func (w Window) Range(end time.Time) DateRange {
 	end = civil(end)
 	y, m, _ := end.Date()
