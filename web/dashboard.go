@@ -15,7 +15,7 @@ import (
 )
 
 // Dashboard is the overview of open findings: by state, by colour, by
-// township, the overdue list and the latest rounds.
+// township, the overdue list, the latest rounds and bulletins.
 type Dashboard struct {
 	Township  string             `json:"township,omitempty"` // "" for the whole county
 	Today     time.Time          `json:"today"`
@@ -25,6 +25,7 @@ type Dashboard struct {
 	Townships []TownshipCount    `json:"townships"`
 	Overdue   []FindingBrief     `json:"overdue"`
 	Rounds    []store.RoundBrief `json:"rounds"`
+	Bulletins []BulletinBrief    `json:"bulletins"`
 	StateSVG  template.HTML      `json:"-"`
 	ColourSVG template.HTML      `json:"-"`
 }
@@ -154,6 +155,10 @@ func (s *Server) buildDashboard(ctx context.Context, township string) (*Dashboar
 	if d.Rounds, err = s.db.LatestRounds(ctx, 5); err != nil {
 		return nil, err
 	}
+	if d.Bulletins, err = s.bulletins(ctx, 0); err != nil {
+		return nil, err
+	}
+	d.Bulletins = d.Bulletins[:min(len(d.Bulletins), 5)]
 	bars := make([]bulletin.Bar, len(d.States))
 	for i, sc := range d.States {
 		bars[i] = bulletin.Bar{Label: sc.Label, Value: float64(sc.N)}

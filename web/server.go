@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"ducha/bulletin"
 	"ducha/config"
 	"ducha/store"
 	"ducha/workflow"
@@ -60,6 +61,9 @@ type Options struct {
 	LoginWindow      time.Duration
 	MaxLoginFailures int
 	MaxIPFailures    int
+	// Printer renders bulletins to PDF (headless Chromium); the caller owns
+	// and closes it. When nil, bulletins offer HTML, Markdown and XLSX only.
+	Printer *bulletin.Printer
 	// DashboardTTL is how long the dashboard's figures may be reused for the
 	// same scope (they are recomputed at once after a transition made
 	// through this handler); 2 seconds when zero, never reused when negative.
@@ -259,6 +263,9 @@ func (s *Server) register() {
 	s.handle("GET /notifications/{id}", s.page(bosses, s.notificationPage))
 	s.handle("POST /notifications/{id}/resend", s.page(bosses, s.notificationResend))
 	s.handle("GET /checklist", s.page(everyone, s.checklistPage))
+	s.handle("GET /bulletins", s.page(everyone, s.bulletinsPage))
+	s.handle("GET /bulletins/{year}/{seq}", s.page(everyone, s.bulletinPage))
+	s.handle("GET /bulletins/{year}/{seq}/{format}", s.page(everyone, s.bulletinFile))
 
 	s.handle("GET /api/v1/openapi.json", http.HandlerFunc(serveOpenAPI))
 	s.handle("GET /api/v1/me", s.api(everyone, s.apiMe))
@@ -275,6 +282,8 @@ func (s *Server) register() {
 	s.handle("GET /api/v1/notifications", s.api(bosses, s.apiNotifications))
 	s.handle("POST /api/v1/notifications/{id}/resend", s.api(bosses, s.apiNotificationResend))
 	s.handle("GET /api/v1/checklist", s.api(everyone, s.apiChecklist))
+	s.handle("GET /api/v1/bulletins", s.api(everyone, s.apiBulletins))
+	s.handle("GET /api/v1/bulletins/{year}/{seq}", s.api(everyone, s.apiBulletin))
 }
 
 func cacheFor(h http.Handler) http.Handler {

@@ -25,6 +25,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"ducha/bulletin"
 	"ducha/internal/testdb"
 	"ducha/notify"
 	"ducha/store"
@@ -652,6 +653,21 @@ func TestAPIFlow(t *testing.T) {
 	})
 }
 
+// publish stores a bulletin of the fixture's round.
+func (fx *fixture) publish(t testing.TB) *store.Published {
+	t.Helper()
+	b := &bulletin.Bulletin{Bureau: "云溪县司法局", Date: workflow.Date(2018, 3, 6),
+		Round: bulletin.Round{ID: fx.round.ID, Kind: fx.round.Kind, Opened: fx.round.OpenedAt, PeriodFrom: fx.round.From,
+			PeriodTo: fx.round.To, Scope: "全县", Villages: fx.round.Villages, Rules: len(fx.round.Rules)},
+		Problems: []bulletin.Finding{{ID: fx.f1.ID, Township: fx.f1.Township, Village: fx.f1.VillageName,
+			Adviser: fx.f1.AdviserName, Rule: fx.f1.RuleTitle, Severity: "较重", Message: fx.f1.Message}}}
+	p, err := fx.db.PublishBulletin(context.Background(), b, fx.round.ID, "sup", fx.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestRoleMatrix walks every endpoint × role × own/other township or adviser.
 func TestRoleMatrix(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
@@ -672,6 +688,8 @@ func TestRoleMatrix(t *testing.T) {
 		}
 		msgs, _ := db.Outbox().List(ctx, store.OutboxFilter{})
 		f1, r1, e1, n1 := fx.f1.ID, fx.round.ID, fl.ID, msgs[0].ID
+		pub := fx.publish(t)
+		b1 := fmt.Sprintf("%d/%d", pub.Number.Year, pub.Number.Seq)
 
 		// Columns: sup, off1 (f1's township), off2 (other), adv1 (f1's adviser), adv2 (other).
 		logins := []string{"sup", "off1", "off2", "adv1", "adv2"}
@@ -708,6 +726,9 @@ func TestRoleMatrix(t *testing.T) {
 			{method: "GET", path: fmt.Sprintf("/notifications/%d", n1), want: [5]int{ok, forb, forb, forb, forb}},
 			{method: "POST", path: fmt.Sprintf("/notifications/%d/resend", n1), want: [5]int{bad, forb, forb, forb, forb}},
 			{method: "GET", path: "/checklist", want: [5]int{ok, ok, ok, ok, ok}},
+			{method: "GET", path: "/bulletins", want: [5]int{ok, ok, ok, ok, ok}},
+			{method: "GET", path: "/bulletins/" + b1, want: [5]int{ok, ok, ok, ok, ok}},
+			{method: "GET", path: "/bulletins/" + b1 + "/xlsx", want: [5]int{ok, ok, ok, ok, ok}},
 		}
 		api := []row{
 			{method: "GET", path: "/api/v1/me", want: [5]int{ok, ok, ok, ok, ok}},
@@ -726,9 +747,17 @@ func TestRoleMatrix(t *testing.T) {
 			{method: "GET", path: "/api/v1/notifications", want: [5]int{ok, forb, forb, forb, forb}},
 			{method: "POST", path: fmt.Sprintf("/api/v1/notifications/%d/resend", n1), want: [5]int{bad, forb, forb, forb, forb}},
 			{method: "GET", path: "/api/v1/checklist", want: [5]int{ok, ok, ok, ok, ok}},
+			{method: "GET", path: "/api/v1/bulletins", want: [5]int{ok, ok, ok, ok, ok}},
+			{method: "GET", path: "/api/v1/bulletins/" + b1, want: [5]int{ok, ok, ok, ok, ok}},
 		}
 		covered := map[string]bool{}
 		pattern := regexp.MustCompile(`/\d+`)
+		canon := func(path string) string {
+			path = strings.SplitN(path, "?", 2)[0]
+			path = strings.Replace(path, "/bulletins/"+b1, "/bulletins/{year}/{seq}", 1)
+			path = strings.Replace(path, "/{year}/{seq}/xlsx", "/{year}/{seq}/{format}", 1)
+			return pattern.ReplaceAllString(path, "/{id}")
+		}
 		for i, login := range logins {
 			c := fx.login(login)
 			for _, r := range pages {
@@ -742,14 +771,14 @@ func TestRoleMatrix(t *testing.T) {
 				if resp.StatusCode != r.want[i] {
 					t.Errorf("%s %s %s: %d, want %d\n%s", login, r.method, r.path, resp.StatusCode, r.want[i], excerpt(body))
 				}
-				covered[r.method+" "+pattern.ReplaceAllString(strings.SplitN(r.path, "?", 2)[0], "/{id}")] = true
+				covered[r.method+" "+canon(r.path)] = true
 			}
 			for _, r := range api {
 				code, b := fx.api(login, r.method, r.path, r.body)
 				if code != r.want[i] {
 					t.Errorf("%s API %s %s: %d, want %d\n%s", login, r.method, r.path, code, r.want[i], b)
 				}
-				covered[r.method+" "+pattern.ReplaceAllString(strings.SplitN(r.path, "?", 2)[0], "/{id}")] = true
+				covered[r.method+" "+canon(r.path)] = true
 			}
 		}
 		// Nothing above may have changed f1.
