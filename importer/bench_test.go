@@ -68,8 +68,8 @@ func BenchmarkImportActivities(b *testing.B) {
 // TestImportMemoryBounded imports 200,000 rows and checks the heap does not
 // grow with the file (a held row costs well over 100 bytes).
 func TestImportMemoryBounded(t *testing.T) {
-	if testing.Short() {
-		t.Skip("long")
+	if testing.Short() || raceEnabled {
+		t.Skip("long; and the race detector inflates memory")
 	}
 	const rows = 200_000
 	path := writeActivities(t, rows)
