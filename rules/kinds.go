@@ -34,7 +34,7 @@ type kindInfo struct {
 }
 
 var kindTable = []kindInfo{
-	{Lecture, "法治讲座", "次", []string{"普法活动", "法制讲座", "法治讲座教育普法活动", "法制课"}},
+	{Lecture, "法治讲座", "次", []string{"讲座", "普法活动", "法制讲座", "法治讲座教育普法活动", "法制课"}},
 	{DocumentReview, "审查合同", "次", []string{"修订村规民约", "审查合同协议", "审查协议书", "审查调解书", "合同审查"}},
 	{Consultation, "法律咨询", "人次", []string{"解答法律咨询", "咨询"}},
 	{DocumentDrafting, "代写法律文书", "件", []string{"代写文书", "法律文书"}},

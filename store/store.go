@@ -6,6 +6,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"database/sql"
 	"embed"
 	"errors"
@@ -246,3 +248,19 @@ func IsOverlap(err error) bool {
 
 // DateLayout is how civil dates are written to SQLite and read back.
 const DateLayout = "2006-01-02"
+
+// SchemaDigest is a hex SHA-256 over the dialect's embedded migrations: it
+// changes whenever the schema does (tests key template databases by it).
+func SchemaDigest(d Dialect) string {
+	h := sha256.New()
+	fs.WalkDir(migrations, "migrations/"+string(d), func(path string, de fs.DirEntry, err error) error {
+		if err != nil || de.IsDir() {
+			return err
+		}
+		b, err := migrations.ReadFile(path)
+		h.Write([]byte(path))
+		h.Write(b)
+		return err
+	})
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	_ "github.com/lib/pq"
@@ -75,10 +76,14 @@ func PostgresURL(t testing.TB) string {
 		t.Fatalf("testdb: %v", err)
 	}
 	defer admin.Close()
+	tmpl, err := template(base)
+	if err != nil {
+		t.Fatalf("testdb: template database: %v", err)
+	}
 	var b [6]byte
 	rand.Read(b[:])
 	name := "ducha_t_" + sanitize(t.Name()) + "_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+	if _, err := admin.Exec("CREATE DATABASE " + name + " TEMPLATE " + tmpl); err != nil {
 		t.Fatalf("testdb: create database: %v", err)
 	}
 	t.Cleanup(func() {
@@ -95,6 +100,62 @@ func PostgresURL(t testing.TB) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+var (
+	tmplOnce sync.Once
+	tmplName string
+	tmplErr  error
+)
+
+// template returns a migrated template database for the current schema,
+// creating it once (under an advisory lock, as packages test in parallel):
+// copying it is much faster than migrating each test's database.
+func template(base string) (string, error) {
+	tmplOnce.Do(func() {
+		tmplName = "ducha_tmpl_" + store.SchemaDigest(store.Postgres)[:16]
+		tmplErr = makeTemplate(base, tmplName)
+	})
+	return tmplName, tmplErr
+}
+
+func makeTemplate(base, name string) error {
+	ctx := context.Background()
+	admin, err := sql.Open("postgres", base)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	conn, err := admin.Conn(ctx) // advisory locks belong to a session
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(727274)"); err != nil {
+		return err
+	}
+	defer conn.ExecContext(ctx, "SELECT pg_advisory_unlock(727274)")
+	var exists bool
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil || exists {
+		return err
+	}
+	building := name + "_building"
+	conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+building)
+	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+building); err != nil {
+		return err
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return err
+	}
+	u.Path = "/" + building
+	db, err := store.Open(ctx, u.String())
+	if err != nil {
+		return err
+	}
+	db.Close()
+	_, err = conn.ExecContext(ctx, "ALTER DATABASE "+building+" RENAME TO "+name)
+	return err
 }
 
 func sanitize(s string) string {
