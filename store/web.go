@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"ducha/notify"
 	"ducha/workflow"
 )
 
@@ -463,4 +464,35 @@ func (db *DB) Metrics(ctx context.Context) (*WebMetrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// OutboxLatest lists the newest messages (of one state when state is not
+// ""), newest first: the web's delivery log.
+func (db *DB) OutboxLatest(ctx context.Context, state notify.State, limit int) ([]notify.Message, error) {
+	q := `SELECT ` + outboxCols + ` FROM outbox`
+	var args []any
+	if state != "" {
+		q += ` WHERE state = ?`
+		args = append(args, string(state))
+	}
+	q += fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, limit)
+	var rows []outboxRow
+	if err := db.X.SelectContext(ctx, &rows, db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("list notifications: %w", err)
+	}
+	return messages(rows), nil
+}
+
+// OutboxMessage reads one message, or an error matching workflow.ErrNotFound.
+func (db *DB) OutboxMessage(ctx context.Context, id int64) (*notify.Message, error) {
+	var r outboxRow
+	err := db.X.GetContext(ctx, &r, db.Rebind(`SELECT `+outboxCols+` FROM outbox WHERE id = ?`), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &workflow.NotFoundError{What: fmt.Sprintf("编号为 %d 的通知", id)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read notification %d: %w", id, err)
+	}
+	m := r.message()
+	return &m, nil
 }

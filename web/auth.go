@@ -161,8 +161,15 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 	s.render(w, r, status, "login", &call{}, "登录", v)
 }
 
-// clientIP is the address the request came from (no proxy headers are trusted).
-func clientIP(r *http.Request) string {
+// clientIP is the address the request came from: the RealIPHeader when
+// configured (set it only behind a proxy that overwrites that header), else
+// the connection's peer.
+func (s *Server) clientIP(r *http.Request) string {
+	if h := s.opt.RealIPHeader; h != "" {
+		if v := strings.TrimSpace(strings.Split(r.Header.Get(h), ",")[0]); v != "" {
+			return v
+		}
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -184,7 +191,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, now := r.Context(), s.now()
-	keys := []string{"login:" + v.Login, "ip:" + clientIP(r)}
+	keys := []string{"login:" + v.Login, "ip:" + s.clientIP(r)}
 	fails, err := s.db.LoginFailures(ctx, keys, now.Add(-s.opt.LoginWindow))
 	if err != nil {
 		s.fail(w, r, &call{}, err)

@@ -213,7 +213,11 @@ func (s *Server) detail(ctx context.Context, u *workflow.User, f *workflow.Findi
 			if name == "" {
 				name = k
 			}
-			h.Details = append(h.Details, Fact{name, e.Payload[k]})
+			v := e.Payload[k]
+			if k == "severity" {
+				v = workflow.Severity(v).Label()
+			}
+			h.Details = append(h.Details, Fact{name, v})
 		}
 		d.History = append(d.History, h)
 	}

@@ -453,15 +453,7 @@ func (s *Server) listNotifications(ctx context.Context, state string) ([]notify.
 			return nil, &inputError{"state", err.Error()}
 		}
 	}
-	msgs, err := s.db.Outbox().List(ctx, store.OutboxFilter{State: st})
-	if err != nil {
-		return nil, err
-	}
-	slices.Reverse(msgs) // newest first
-	if len(msgs) > 500 {
-		msgs = msgs[:500]
-	}
-	return msgs, nil
+	return s.db.OutboxLatest(ctx, st, 500)
 }
 
 func (s *Server) notificationsPage(w http.ResponseWriter, r *http.Request, c *call) {
@@ -498,19 +490,15 @@ func (s *Server) notificationPage(w http.ResponseWriter, r *http.Request, c *cal
 
 // notification reads one message and its delivery log.
 func (s *Server) notification(ctx context.Context, id int64) (*notify.Message, []store.Attempt, error) {
-	msgs, err := s.db.Outbox().List(ctx, store.OutboxFilter{})
+	m, err := s.db.OutboxMessage(ctx, id)
 	if err != nil {
 		return nil, nil, err
-	}
-	i := slices.IndexFunc(msgs, func(m notify.Message) bool { return m.ID == id })
-	if i < 0 {
-		return nil, nil, &workflow.NotFoundError{What: fmt.Sprintf("编号为 %d 的通知", id)}
 	}
 	att, err := s.db.Outbox().Attempts(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &msgs[i], att, nil
+	return m, att, nil
 }
 
 func (s *Server) notificationResend(w http.ResponseWriter, r *http.Request, c *call) {

@@ -58,9 +58,14 @@ type Options struct {
 	// MaxLoginFailures failures for a login, or MaxIPFailures from one IP
 	// address, within LoginWindow, further attempts are refused until the
 	// window has passed. Defaults: 15 minutes, 5 and 20.
+	// Throttling per IP counts the connection's peer address, or the value
+	// of RealIPHeader (e.g. "X-Real-IP") when set: set it only behind a
+	// reverse proxy that overwrites that header, never when clients reach
+	// the server directly (they could forge it).
 	LoginWindow      time.Duration
 	MaxLoginFailures int
 	MaxIPFailures    int
+	RealIPHeader     string
 	// Printer renders bulletins to PDF (headless Chromium); the caller owns
 	// and closes it. When nil, bulletins offer HTML, Markdown and XLSX only.
 	Printer *bulletin.Printer

@@ -901,3 +901,17 @@ func TestSniff(t *testing.T) {
 		}
 	}
 }
+
+func TestClientIP(t *testing.T) {
+	r := httptest.NewRequest("POST", "/login", nil)
+	r.RemoteAddr = "10.0.0.1:5555"
+	r.Header.Set("X-Real-IP", "203.0.113.7")
+	direct := &Server{}
+	if ip := direct.clientIP(r); ip != "10.0.0.1" {
+		t.Fatalf("direct: %s (a client-set header must not count)", ip)
+	}
+	proxied := &Server{opt: Options{RealIPHeader: "X-Real-IP"}}
+	if ip := proxied.clientIP(r); ip != "203.0.113.7" {
+		t.Fatalf("behind a proxy: %s", ip)
+	}
+}
