@@ -73,6 +73,7 @@ func runCards(e *Env, args []string) error {
 		if err != nil {
 			return err
 		}
+		defer p.Close()
 		if data, err = p.PDF(e.Ctx, data); err != nil {
 			return err
 		}

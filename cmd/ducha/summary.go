@@ -111,6 +111,7 @@ func runSummary(e *Env, args []string) error {
 		if perr != nil {
 			return perr
 		}
+		defer p.Close()
 		var pdf []byte
 		if pdf, err = s.PDF(e.Ctx, p); err == nil {
 			buf.Write(pdf)
