@@ -84,6 +84,9 @@ func NewDispatcher(ob Outbox, channels []Channel, cfg DispatchConfig, rnd *rand.
 			*p.dst = p.v
 		}
 	}
+	if cfg.Lease < 2*cfg.SendTimeout {
+		cfg.Lease = 2 * cfg.SendTimeout
+	}
 	if rnd == nil {
 		rnd = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
@@ -103,6 +106,12 @@ func (d *Dispatcher) RunOnce(ctx context.Context, now time.Time) (int, error) {
 		return 0, err
 	}
 	outcomes := make([]Outcome, len(msgs))
+	// A send must finish while the claim holds, or another dispatcher may
+	// deliver the message again: none starts later than a send timeout
+	// before the lease ends. Measured in real elapsed time, like the send
+	// timeout (the injected clock may be simulated and run fast).
+	started := time.Now()
+	budget := d.Config.Lease - d.Config.SendTimeout
 	sem := make(chan struct{}, d.Config.Workers)
 	var wg sync.WaitGroup
 	for i, m := range msgs {
@@ -110,6 +119,11 @@ func (d *Dispatcher) RunOnce(ctx context.Context, now time.Time) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			if time.Since(started) > budget {
+				outcomes[i] = Outcome{ID: m.ID, Attempt: m.Attempts, Started: now, State: Pending,
+					NextAttemptAt: now, Error: "not attempted: the claim's lease ran short"}
+				return
+			}
 			outcomes[i] = d.deliver(ctx, m, now)
 		}()
 	}

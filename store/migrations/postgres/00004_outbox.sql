@@ -29,7 +29,6 @@ CREATE TABLE outbox (
     UNIQUE (cause, recipient, channel)
 );
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state IN ('pending', 'sending');
-CREATE INDEX outbox_state ON outbox (state, id);
 
 -- One row per delivery attempt (and per manual resend).
 CREATE TABLE outbox_attempts (

@@ -26,7 +26,6 @@ CREATE TABLE outbox (
     UNIQUE (cause, recipient, channel)
 );
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state IN ('pending', 'sending');
-CREATE INDEX outbox_state ON outbox (state, id);
 
 CREATE TABLE outbox_attempts (
     id          INTEGER PRIMARY KEY,
