@@ -182,3 +182,39 @@ func TestRouter(t *testing.T) {
 		t.Fatalf("supervisors only = %+v", ms)
 	}
 }
+
+func TestDigestEvents(t *testing.T) {
+	r, err := notify.NewRouter(notify.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2018, 4, 6, 0, 0, 0, 0, time.UTC)
+	if evs := notify.DigestEvents(t0, day, nil); len(evs) != 0 {
+		t.Fatalf("digest without overdue findings: %+v", evs)
+	}
+	f := *notify.Sample(notify.Order, "").Finding
+	g := f
+	g.ID, g.Township, g.Village, g.WorkdaysLeft = 43, "河口乡", "柳湾村", -2
+	evs := notify.DigestEvents(t0, day, []notify.Finding{g, f})
+	var got []string
+	for _, ev := range evs {
+		ms, err := r.Messages(context.Background(), fakeDirectory{}, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			got = append(got, m.Cause+">"+m.Recipient)
+			if m.Recipient == "zhang" && (!strings.Contains(m.Body, "柳湾村") || !strings.Contains(m.Body, "桃源村") ||
+				!strings.Contains(m.Subject, "逾期问题2个")) {
+				t.Fatalf("county digest:\n%s\n%s", m.Subject, m.Body)
+			}
+			if m.Recipient == "wang" && strings.Contains(m.Body, "柳湾村") {
+				t.Fatalf("township digest has another township's finding:\n%s", m.Body)
+			}
+		}
+	}
+	want := "digest:2018-04-06>zhang digest:2018-04-06:城关镇>liming digest:2018-04-06:城关镇>wang"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("digest messages %s\nwant %s", strings.Join(got, " "), want)
+	}
+}
