@@ -301,3 +301,33 @@ func TestPDF(t *testing.T) {
 		})
 	}
 }
+
+// Sections whose data is missing are left out, and numbered on.
+func TestOptionalSections(t *testing.T) {
+	s := fixedSummary()
+	s.Rounds, s.Findings = nil, nil
+	var b bytes.Buffer
+	if err := s.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "督查与整改") || !strings.Contains(b.String(), "## 四、优秀法律顾问排名") {
+		t.Errorf("summary without inspections:\n%s", b.String())
+	}
+	bl := fixedBulletin()
+	bl.Earlier, bl.GoodExamples, bl.Activity, bl.States = nil, nil, nil, nil
+	bl.Corrects = &Correction{Number: Number{2018, 4}, Reason: "城关镇东风村的法律顾问姓名有误。"}
+	b.Reset()
+	if err := bl.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{"## 关于更正2018年第4期督查通报的通报", "我局2018年第4期督查通报中有误，现予更正。更正原因：城关镇东风村的法律顾问姓名有误。",
+		"### 三、下一步工作要求"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("correction lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "前期问题整改情况") || strings.Contains(md, "典型做法") || strings.Contains(md, "附：统计") {
+		t.Errorf("empty sections printed:\n%s", md)
+	}
+}
