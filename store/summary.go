@@ -216,33 +216,47 @@ func (db *DB) SummaryInspections(ctx context.Context, s *bulletin.Summary) error
 	}
 	s.Rounds = rs
 
-	fs := &bulletin.FindingStats{}
-	args := period
-	q := `SELECT f.state, count(*) FROM findings f JOIN rounds r ON r.id = f.round_id
-		JOIN townships t ON t.id = f.township_id WHERE r.opened_at >= ? AND r.opened_at < ?`
-	if s.Township != "" {
-		q += ` AND t.name = ?`
-		args = append(args, s.Township)
-	}
-	rows, err = db.X.QueryContext(ctx, db.Rebind(q+` GROUP BY f.state`), args...)
+	q := `JOIN rounds r ON r.id = f.round_id WHERE r.opened_at >= ? AND r.opened_at < ?`
+	states, err := db.findingStates(ctx, q, s.Township, period...)
 	if err != nil {
-		return fmt.Errorf("summary findings: %w", err)
+		return err
 	}
+	s.Findings = &bulletin.FindingStats{States: states}
+	return nil
+}
+
+// FindingStates counts every finding (of township, all when empty) by
+// state, in lifecycle order: the bulletin's "findings by state" chart.
+func (db *DB) FindingStates(ctx context.Context, township string) ([]bulletin.StateCount, error) {
+	if err := db.checkTownship(ctx, township); err != nil {
+		return nil, err
+	}
+	return db.findingStates(ctx, "WHERE 1 = 1", township)
+}
+
+// findingStates counts findings by state; cond joins and filters f (findings).
+func (db *DB) findingStates(ctx context.Context, cond, township string, args ...any) ([]bulletin.StateCount, error) {
+	q := `SELECT f.state, count(*) FROM findings f JOIN townships t ON t.id = f.township_id ` + cond
+	if township != "" {
+		q += ` AND t.name = ?`
+		args = append(args, township)
+	}
+	rows, err := db.X.QueryContext(ctx, db.Rebind(q+` GROUP BY f.state`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("findings by state: %w", err)
+	}
+	var states []bulletin.StateCount
 	err = scanAll(rows, func() error {
 		var sc bulletin.StateCount
 		if err := rows.Scan(&sc.State, &sc.N); err != nil {
 			return err
 		}
 		sc.Label = bulletin.StateLabel(sc.State)
-		fs.States = append(fs.States, sc)
+		states = append(states, sc)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	sort.Slice(fs.States, func(i, j int) bool { return stateOrder(fs.States[i].State) < stateOrder(fs.States[j].State) })
-	s.Findings = fs
-	return nil
+	sort.Slice(states, func(i, j int) bool { return stateOrder(states[i].State) < stateOrder(states[j].State) })
+	return states, err
 }
 
 var lifecycleOrder = []string{"discovered", "ordered", "responded", "verified", "signed_off",

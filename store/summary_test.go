@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"ducha/bulletin"
 	"ducha/importer"
@@ -158,6 +160,39 @@ func TestSummarySeedFigures(t *testing.T) {
 		}
 		if s.Rounds == nil || s.Rounds.Total != 0 || s.Findings == nil || s.Findings.Total() != 0 {
 			t.Errorf("inspections = %+v %+v", s.Rounds, s.Findings)
+		}
+		// One random round in March with three findings; one in July outside the period.
+		var vid, tid int64
+		if err := db.X.QueryRowContext(ctx, `SELECT id, township_id FROM villages ORDER BY id LIMIT 1`).Scan(&vid, &tid); err != nil {
+			t.Fatal(err)
+		}
+		for i, opened := range []time.Time{time.Date(2018, 3, 5, 10, 0, 0, 0, workflow.Shanghai), time.Date(2018, 7, 2, 10, 0, 0, 0, workflow.Shanghai)} {
+			var rid int64
+			err := db.X.QueryRowContext(ctx, db.Rebind(`INSERT INTO rounds (kind, period_from, period_to, opened_at, opened_by, villages)
+				VALUES ('random', ?, ?, ?, 'test', 10) RETURNING id`), store.DayOf(from), store.DayOf(to), store.Instant(opened)).Scan(&rid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j, state := range []string{"signed_off", "ordered", "signed_off"}[:3-2*i] {
+				_, err := db.X.ExecContext(ctx, db.Rebind(`INSERT INTO findings (round_id, rule_id, rule_title, severity, village_id,
+					township_id, state, created_at, updated_at, last_seq, last_hash)
+					VALUES (?, ?, 'r', 'general', ?, ?, ?, ?, ?, 1, 'h')`), rid, fmt.Sprintf("r%d%d", i, j), vid, tid, state,
+					store.Instant(opened), store.Instant(opened))
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := db.SummaryInspections(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if s.Rounds.Total != 1 || s.Rounds.Random != 1 || s.Rounds.Villages != 10 || s.Findings.Total() != 3 ||
+			s.Findings.N("signed_off") != 2 || fmt.Sprintf("%.1f", s.Findings.Rate()) != "66.7" {
+			t.Errorf("inspections = %+v %+v", s.Rounds, s.Findings)
+		}
+		all, err := db.FindingStates(ctx, "")
+		if err != nil || fmt.Sprint(all) != "[{ordered 整改中 1} {signed_off 已销号 3}]" {
+			t.Errorf("finding states = %v, %v", all, err)
 		}
 	})
 }
