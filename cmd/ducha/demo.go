@@ -12,6 +12,7 @@ import (
 	"ducha/rules"
 	"ducha/store"
 	"ducha/testdata/county"
+	checklists "ducha/testdata/rules"
 	"ducha/workflow"
 )
 
@@ -37,6 +38,11 @@ type demo struct {
 	force  bool
 	dbPath string
 	db     *store.DB
+
+	seed      uint64     // drives every random choice of the replay
+	checklist string     // the checklist file written into the demo folder
+	people    []demoUser // ready-made users with their passwords
+	timeline  []string
 }
 
 // demoStep is one chapter of the demo. The demo grows into the half-year
@@ -50,12 +56,16 @@ var demoSteps = []demoStep{
 	{"准备演示数据库", (*demo).prepare},
 	{"导入示例县", (*demo).importCounty},
 	{"已载入的数据", (*demo).report},
+	{"创建用户", (*demo).users},
+	{"回放 2018 年上半年 (模拟时钟)", (*demo).replay},
+	{"接下来", (*demo).next},
 }
 
 func runDemo(e *Env, args []string) error {
 	fs := newFlags(e, "demo", demoUsage)
 	dir := fs.String("dir", "ducha-demo", "演示数据所在的文件夹 (数据库为其中的 "+demoDBName+")")
 	force := fs.Bool("force", false, "文件夹中已有演示数据库时删除重建")
+	seed := fs.Uint64("seed", 2018, "回放的随机种子: 同一种子回放结果相同")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -63,7 +73,7 @@ func runDemo(e *Env, args []string) error {
 	if len(pos) != 0 {
 		return usagef("用法: ducha demo %s", demoUsage)
 	}
-	d := &demo{e: e, dir: *dir, force: *force, dbPath: filepath.Join(*dir, demoDBName)}
+	d := &demo{e: e, dir: *dir, force: *force, dbPath: filepath.Join(*dir, demoDBName), seed: *seed}
 	defer func() {
 		if d.db != nil {
 			d.db.Close()
@@ -105,7 +115,12 @@ func (d *demo) prepare() error {
 		return err
 	}
 	d.db = db
-	fmt.Fprintf(d.e.Stdout, "新建 SQLite 数据库 %s\n", d.dbPath)
+	d.e.DBURL = "sqlite:" + d.dbPath
+	d.checklist = filepath.Join(d.dir, "checklist-2018.yaml")
+	if err := os.WriteFile(d.checklist, checklists.Checklist2018, 0o644); err != nil {
+		return fmt.Errorf("写入督查工作清单: %w", err)
+	}
+	fmt.Fprintf(d.e.Stdout, "新建 SQLite 数据库 %s, 督查工作清单 %s\n", d.dbPath, d.checklist)
 	return nil
 }
 
@@ -198,15 +213,6 @@ func (d *demo) report() error {
 	}
 	fmt.Fprintf(w, "  挽回经济损失 %s 元\n", yuan(fen))
 
-	fmt.Fprintln(w, "\n接下来可以试试 (在源码目录中把 ducha 换成 go run ./cmd/ducha):")
-	db := "--db sqlite:" + d.dbPath
-	for _, name := range []string{"serve", "rules", "round", "finding", "summary", "bulletin"} {
-		if cmd, ok := commands[name]; ok {
-			fmt.Fprintf(w, "  ducha %s %s %s\n", db, name, cmd.usage)
-		}
-	}
-	fmt.Fprintf(w, "  ducha %s import activities 你的工作记录.xlsx   # 导入更多数据\n", db)
-	fmt.Fprintln(w, "  ducha help")
 	return nil
 }
 

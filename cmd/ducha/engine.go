@@ -43,6 +43,11 @@ func (e *Env) engine(db *store.DB, log *slog.Logger) (*engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, sc := range cfg.Schedules {
+		if err := sc.Validate(); err != nil { // prepares the cron spec too
+			return nil, fmt.Errorf("schedule %s: %w", sc.Name, err)
+		}
+	}
 	en := &engine{db: db, rounds: rs, life: life, findings: findings, log: log, sweepGap: cfg.Serve.SweepEvery.Duration}
 	en.scheduler = &workflow.Scheduler{
 		Schedules: cfg.Schedules, Store: db.Schedules(), Calendar: cal, Rand: rand.Reader, Fire: en.fire,

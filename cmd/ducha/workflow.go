@@ -18,7 +18,6 @@ func init() {
 	})
 }
 
-
 func runWorkflow(e *Env, args []string) error {
 	if len(args) == 0 {
 		return usagef("用法: ducha workflow %s", workflowUsage)
