@@ -178,8 +178,14 @@ func TestSMTPMandatoryTLS(t *testing.T) {
 	ch := notify.NewSMTP("email", notify.ChannelConfig{Type: "smtp", Host: host, Port: p, From: "ducha@sfj.example.cn",
 		Timeout: 5 * time.Second})
 	err := ch.Send(context.Background(), message("email", "c", "liming", "liming@example.cn"))
-	if err == nil || len(srv.Received()) != 0 {
+	if err == nil || len(srv.Received()) != 0 || !notify.Retryable(err) {
 		t.Fatalf("sent without TLS: err=%v, received=%d", err, len(srv.Received()))
+	}
+	// go-mail leaves the connection open on this failure; the channel closes it.
+	select {
+	case <-srv.closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the failed connection was left open")
 	}
 }
 

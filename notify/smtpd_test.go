@@ -25,6 +25,7 @@ type smtpd struct {
 	got      []received
 	ln       net.Listener
 	conns    map[net.Conn]bool
+	closed   chan struct{} // one value per connection the client closed
 	wg       sync.WaitGroup
 }
 
@@ -42,7 +43,7 @@ func startSMTPD(t *testing.T, user, password string) *smtpd {
 		t.Fatal(err)
 	}
 	s := &smtpd{Addr: ln.Addr().String(), User: user, Password: password, ln: ln,
-		reject: map[string]bool{}, tempfail: map[string]int{}, conns: map[net.Conn]bool{}}
+		reject: map[string]bool{}, tempfail: map[string]int{}, conns: map[net.Conn]bool{}, closed: make(chan struct{}, 64)}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -90,6 +91,10 @@ func (s *smtpd) serve(c net.Conn) {
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.mu.Unlock()
+		select {
+		case s.closed <- struct{}{}:
+		default:
+		}
 	}()
 	r := bufio.NewReader(c)
 	w := bufio.NewWriter(c)

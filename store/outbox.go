@@ -246,6 +246,7 @@ func recordSQLite(ctx context.Context, tx *Tx, outcomes []notify.Outcome) error 
 
 // OutboxFilter selects messages to list.
 type OutboxFilter struct {
+	ID    int64        // 0: all
 	State notify.State // empty: all
 	Limit int          // 0: all
 }
@@ -253,9 +254,14 @@ type OutboxFilter struct {
 // List returns messages, oldest first.
 func (o *Outbox) List(ctx context.Context, f OutboxFilter) ([]notify.Message, error) {
 	q := `SELECT ` + outboxCols + ` FROM outbox`
+	q += ` WHERE 1 = 1`
 	var args []any
+	if f.ID != 0 {
+		q += ` AND id = ?`
+		args = append(args, f.ID)
+	}
 	if f.State != "" {
-		q += ` WHERE state = ?`
+		q += ` AND state = ?`
 		args = append(args, string(f.State))
 	}
 	q += ` ORDER BY id`

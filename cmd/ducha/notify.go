@@ -162,14 +162,11 @@ func runNotify(e *Env, args []string) error {
 		}
 		return w.Flush()
 	case "show":
-		ms, err := ob.List(e.Ctx, store.OutboxFilter{})
+		ms, err := ob.List(e.Ctx, store.OutboxFilter{ID: id})
 		if err != nil {
 			return err
 		}
 		for _, m := range ms {
-			if m.ID != id {
-				continue
-			}
 			log, err := ob.Attempts(e.Ctx, id)
 			if err != nil {
 				return err
