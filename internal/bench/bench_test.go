@@ -1,0 +1,89 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"ducha/internal/bench"
+	"ducha/internal/testdb"
+	"ducha/store"
+)
+
+// TestBenchSmoke runs the whole bench at a tiny size on both backends. It
+// checks that every figure is measured and reported, never how fast.
+func TestBenchSmoke(t *testing.T) {
+	for _, d := range testdb.Backends {
+		t.Run(string(d), func(t *testing.T) {
+			url := testdb.URL(t, d)
+			var log bytes.Buffer
+			rep, err := bench.Run(context.Background(), bench.Config{
+				DB: url, Villages: 120, Activities: 3000, Seed: 7, NoPDF: true,
+				Duration: 100 * time.Millisecond, Requests: 50, TempDir: t.TempDir(), Log: &log,
+			})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, log.String())
+			}
+			want := []string{"import activities (CSV)", "checklist evaluation", "evaluation ÷ plain GROUP BY",
+				"evaluation ÷ count(*)", "round open (findings written)", "transitions/s, concurrency 1",
+				"transitions/s, concurrency 8", "outbox dispatch", "bulletin HTML", "bulletin PDF",
+				"dashboard p50", "dashboard p99", "peak RSS (VmHWM)"}
+			got := map[string]bench.Figure{}
+			for _, f := range rep.Figures {
+				got[f.Name] = f
+			}
+			for _, name := range want {
+				f, ok := got[name]
+				switch {
+				case !ok:
+					t.Errorf("figure %q missing", name)
+				case name == "bulletin PDF":
+					if f.Skipped == "" {
+						t.Errorf("PDF not skipped with NoPDF")
+					}
+				case f.Skipped != "":
+					t.Errorf("%s skipped: %s", name, f.Skipped)
+				case f.Value <= 0:
+					t.Errorf("%s = %v", name, f.Value)
+				}
+			}
+			var table, js bytes.Buffer
+			if err := rep.WriteTable(&table); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range want {
+				if !strings.Contains(table.String(), name) {
+					t.Errorf("table lacks %q:\n%s", name, table.String())
+				}
+			}
+			if err := rep.WriteJSON(&js); err != nil {
+				t.Fatal(err)
+			}
+			var back bench.Report
+			if err := json.Unmarshal(js.Bytes(), &back); err != nil || len(back.Figures) != len(rep.Figures) {
+				t.Fatalf("JSON does not read back: %v", err)
+			}
+			t.Logf("\n%s", table.String())
+
+			// A second run refuses the database, which now holds data.
+			_, err = bench.Run(context.Background(), bench.Config{DB: url, Villages: 3, Activities: 1, NoPDF: true})
+			var ne *bench.NotEmptyError
+			if !errors.As(err, &ne) {
+				t.Fatalf("second run on a used database: %v, want NotEmptyError", err)
+			}
+			db, err := store.Open(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var n int
+			if err := db.X.Get(&n, "SELECT count(*) FROM activities"); err != nil || n != 3000 {
+				t.Fatalf("activities after the refused run: %d, %v", n, err)
+			}
+		})
+	}
+}
