@@ -135,18 +135,23 @@ func transitionArgs(t *workflow.Transition) []any {
 		f.RepeatCount}
 }
 
-// Transition writes a transition atomically, guarded by the finding's
-// version: on PostgreSQL as one statement (one round trip), on SQLite as two
-// statements in one transaction.
+// Transition writes a transition and its messages atomically, guarded by
+// the finding's version: on PostgreSQL without messages as one statement
+// (one round trip), otherwise as statements in one transaction.
 func (s *Findings) Transition(ctx context.Context, t *workflow.Transition) error {
 	if err := s.prepare(ctx); err != nil {
 		return err
 	}
-	if s.db.Dialect == Postgres {
+	if s.db.Dialect == Postgres && len(t.Messages) == 0 {
 		res, err := s.pgTrans.ExecContext(ctx, transitionArgs(t)...)
 		return transitionResult(t, res, err)
 	}
-	return s.db.InTx(ctx, func(tx *Tx) error { return TransitionTx(ctx, tx, t) })
+	return s.db.InTx(ctx, func(tx *Tx) error {
+		if err := TransitionTx(ctx, tx, t); err != nil {
+			return err
+		}
+		return EnqueueTx(ctx, tx, t.Messages)
+	})
 }
 
 // TransitionTx writes a transition inside the caller's transaction (e.g.

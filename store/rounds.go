@@ -171,6 +171,29 @@ func (r roundTx) InsertFindings(ctx context.Context, fs []*workflow.Finding, at 
 	return InsertFindings(ctx, r.tx, fs, at)
 }
 
+func (r roundTx) LinkFindings(ctx context.Context, roundID int64, fresh, repeats []int64) error {
+	rows := make([][]any, 0, len(fresh)+len(repeats))
+	for _, id := range fresh {
+		rows = append(rows, []any{roundID, id, false})
+	}
+	for _, id := range repeats {
+		rows = append(rows, []any{roundID, id, true})
+	}
+	return insertRows(ctx, r.tx, `INSERT INTO round_findings (round_id, finding_id, repeat) VALUES `, "(?, ?, ?)", 3, rows)
+}
+
+// RoundProblems are the findings a round found, new and repeated, by id.
+func (s *Rounds) RoundProblems(ctx context.Context, id int64) ([]*workflow.Finding, error) {
+	return NewFindings(s.db).selectFindings(ctx, "SELECT "+findingCols+", 0 AS adviser_recent"+findingFrom+
+		" JOIN round_findings rf ON rf.finding_id = f.id WHERE rf.round_id = ? ORDER BY t.name, v.code, f.rule_id", id)
+}
+
+// EarlierFindings are the findings first found by rounds before id.
+func (s *Rounds) EarlierFindings(ctx context.Context, id int64) ([]*workflow.Finding, error) {
+	return NewFindings(s.db).selectFindings(ctx, "SELECT "+findingCols+", 0 AS adviser_recent"+findingFrom+
+		" WHERE f.round_id < ? ORDER BY f.id", id)
+}
+
 func (r roundTx) Transitions(ctx context.Context, ts []*workflow.Transition) error {
 	return TransitionsTx(ctx, r.tx, ts)
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"ducha/notify"
 )
 
 // Severity grades a rule and so its findings (一般, 较重, 严重).
@@ -154,6 +156,9 @@ func Discovery(f *Finding, at time.Time) Entry {
 type Transition struct {
 	Finding *Finding
 	Entry   Entry
+	// Messages are the notifications the transition causes, written to the
+	// outbox in the same transaction.
+	Messages []notify.Message
 }
 
 // ErrConflict means the finding changed since it was read: someone else

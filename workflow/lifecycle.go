@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/looplab/fsm"
+
+	"ducha/notify"
 )
 
 // State is where a finding is in its lifecycle.
@@ -398,6 +400,10 @@ type Lifecycle struct {
 	Calendar WorkCalendar
 	Policy   Policy
 	Now      func() time.Time
+	// Notifier, when set, renders the messages a transition causes; they
+	// are written with it. Directory finds their recipients.
+	Notifier  Notifier
+	Directory notify.Directory
 }
 
 // Fire reads finding id, applies ev by actor and writes the result. A stale
@@ -415,6 +421,11 @@ func (g *Lifecycle) FireOn(ctx context.Context, actor User, f *Finding, ev Event
 	t, err := g.Apply(f, actor, ev, in, now)
 	if err != nil {
 		return nil, err
+	}
+	if g.Notifier != nil {
+		if t.Messages, err = g.Notifier.Messages(ctx, g.Directory, []*Transition{t}); err != nil {
+			return nil, err
+		}
 	}
 	if err := g.Store.Transition(ctx, t); err != nil {
 		return nil, err

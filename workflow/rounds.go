@@ -90,6 +90,8 @@ type RoundTx interface {
 	OpenFindings(ctx context.Context, villages []string) ([]*Finding, error)
 	// InsertFindings writes new findings (discovered) with their first history entry; sets IDs.
 	InsertFindings(ctx context.Context, fs []*Finding, at time.Time) error
+	// LinkFindings records the problems a round found: new ones and repeats.
+	LinkFindings(ctx context.Context, roundID int64, fresh, repeats []int64) error
 	// Transitions writes transitions, each guarded by its finding's version.
 	Transitions(ctx context.Context, ts []*Transition) error
 	// Enqueue writes outbox messages.
@@ -262,6 +264,17 @@ func (rs *Rounds) Open(ctx context.Context, req OpenRequest) (*Round, error) {
 			fresh = append(fresh, f)
 		}
 		if err := tx.InsertFindings(ctx, fresh, now); err != nil {
+			return err
+		}
+		freshIDs := make([]int64, len(fresh))
+		for i, f := range fresh {
+			freshIDs[i] = f.ID
+		}
+		repeatIDs := make([]int64, len(repeats))
+		for i, f := range repeats {
+			repeatIDs[i] = f.ID
+		}
+		if err := tx.LinkFindings(ctx, r.ID, freshIDs, repeatIDs); err != nil {
 			return err
 		}
 		if rs.OrderOnOpen {

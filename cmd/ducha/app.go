@@ -72,8 +72,13 @@ func (e *Env) lifecycle(db *store.DB) (*workflow.Lifecycle, *store.Findings, err
 	if err != nil {
 		return nil, nil, err
 	}
+	n, err := e.notifier(db)
+	if err != nil {
+		return nil, nil, err
+	}
 	fs := store.NewFindings(db)
-	return &workflow.Lifecycle{Store: fs, Calendar: cal, Policy: cfg.Policy, Now: e.Now}, fs, nil
+	return &workflow.Lifecycle{Store: fs, Calendar: cal, Policy: cfg.Policy, Now: e.Now,
+		Notifier: n, Directory: db.Directory()}, fs, nil
 }
 
 // afterRoundClose publishes the round's bulletin when the config says so (wired in bulletin.go).
