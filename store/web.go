@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"ducha/notify"
 	"ducha/workflow"
@@ -26,18 +29,36 @@ func (db *DB) CreateSession(ctx context.Context, idHash string, userID int64, cs
 	return nil
 }
 
+// Sessions reads sessions with a statement prepared once: every page
+// request looks its session up, so it is one round trip.
+type Sessions struct {
+	db      *DB
+	once    sync.Once
+	stmt    *sqlx.Stmt
+	prepErr error
+}
+
+// Sessions returns the session reader of db.
+func (db *DB) Sessions() *Sessions { return &Sessions{db: db} }
+
 // Session returns the user and CSRF token of an unexpired session, or an
 // error matching workflow.ErrNotFound.
-func (db *DB) Session(ctx context.Context, idHash string, now time.Time) (*workflow.User, string, error) {
+func (s *Sessions) Session(ctx context.Context, idHash string, now time.Time) (*workflow.User, string, error) {
+	s.once.Do(func() {
+		s.stmt, s.prepErr = s.db.X.PreparexContext(ctx, s.db.Rebind(`SELECT u.id, u.login, u.name, u.role,
+			COALESCE(t.name, '') AS township, COALESCE(a.code, '') AS adviser, u.password_hash, s.csrf
+			FROM web_sessions s JOIN users u ON u.id = s.user_id
+			LEFT JOIN townships t ON t.id = u.township_id LEFT JOIN advisers a ON a.id = u.adviser_id
+			WHERE s.id_hash = ? AND s.expires_at > ?`))
+	})
+	if s.prepErr != nil {
+		return nil, "", fmt.Errorf("prepare session lookup: %w", s.prepErr)
+	}
 	var r struct {
 		userRow
 		CSRF string `db:"csrf"`
 	}
-	err := db.X.GetContext(ctx, &r, db.Rebind(`SELECT u.id, u.login, u.name, u.role, COALESCE(t.name, '') AS township,
-		COALESCE(a.code, '') AS adviser, u.password_hash, s.csrf
-		FROM web_sessions s JOIN users u ON u.id = s.user_id
-		LEFT JOIN townships t ON t.id = u.township_id LEFT JOIN advisers a ON a.id = u.adviser_id
-		WHERE s.id_hash = ? AND s.expires_at > ?`), idHash, Instant(now))
+	err := s.stmt.GetContext(ctx, &r, idHash, Instant(now))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", &workflow.NotFoundError{What: "会话"}
 	}

@@ -68,7 +68,7 @@ func (s *Server) page(roles []workflow.Role, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &call{}
 		if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
-			u, csrf, err := s.db.Session(r.Context(), HashToken(ck.Value), s.now())
+			u, csrf, err := s.sessions.Session(r.Context(), HashToken(ck.Value), s.now())
 			if err == nil {
 				c.User, c.CSRF = u, csrf
 			} else if !errors.Is(err, workflow.ErrNotFound) {

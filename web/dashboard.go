@@ -28,6 +28,13 @@ type Dashboard struct {
 	Bulletins []BulletinBrief    `json:"bulletins"`
 	StateSVG  template.HTML      `json:"-"`
 	ColourSVG template.HTML      `json:"-"`
+
+	// The page's content, rendered once per computed dashboard (it holds
+	// nothing of the viewer's): requests served from the cache only wrap it
+	// in the layout.
+	once    sync.Once
+	content template.HTML
+	err     error
 }
 
 // StateCount is how many open findings are in one state.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"os"
 	"slices"
@@ -29,7 +30,16 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, c *call) {
 		s.fail(w, r, c, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "dashboard", c, "督查工作台", d)
+	d.once.Do(func() {
+		var buf bytes.Buffer
+		d.err = s.pages["dashboard"].t.ExecuteTemplate(&buf, "content", pageData{Body: d})
+		d.content = template.HTML(buf.String())
+	})
+	if d.err != nil {
+		s.fail(w, r, c, d.err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "prerendered", c, "督查工作台", d.content)
 }
 
 // Rounds.

@@ -89,6 +89,7 @@ type Server struct {
 	opt       Options
 	db        *store.DB
 	findings  *store.Findings
+	sessions  *store.Sessions
 	life      *workflow.Lifecycle
 	rounds    *workflow.Rounds
 	cfg       *config.Config
@@ -175,7 +176,7 @@ func newServer(opt Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		opt: opt, db: opt.DB, findings: store.NewFindings(opt.DB), life: &life, rounds: opt.Rounds,
+		opt: opt, db: opt.DB, findings: store.NewFindings(opt.DB), sessions: opt.DB.Sessions(), life: &life, rounds: opt.Rounds,
 		cfg: opt.Config, log: opt.Logger, now: opt.Now, mux: http.NewServeMux(), pages: pages,
 		dashboard: newDashCache(opt.DashboardTTL),
 	}
@@ -242,6 +243,10 @@ var (
 )
 
 func (s *Server) register() {
+	// Anything else: a Chinese 404 (JSON under /api/).
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, &call{API: strings.HasPrefix(r.URL.Path, "/api/")}, &webError{http.StatusNotFound, "页面不存在"})
+	})
 	static, _ := fs.Sub(staticFS, "static")
 	s.handle("GET /static/", http.StripPrefix("/static/", cacheFor(http.FileServerFS(static))))
 	s.handle("GET /healthz", http.HandlerFunc(s.healthz))

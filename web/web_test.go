@@ -512,7 +512,7 @@ func TestMainFlow(t *testing.T) {
 		code, b = fx.api("off2", "GET", "/api/v1/dashboard?township=城关镇", nil)
 		json.Unmarshal(b, &d)
 		if d.Township != "河口乡" || len(d.Townships) != 1 || d.Townships[0].Name != "河口乡" {
-			t.Fatalf("officer's dashboard not limited to the township: %+v", d)
+			t.Fatalf("officer's dashboard not limited to the township: %+v", &d)
 		}
 		resp, body = sup.get("/")
 		wantStatus(t, "dashboard", resp, body, http.StatusOK)
@@ -859,6 +859,13 @@ func TestOperations(t *testing.T) {
 			if !strings.Contains(body, want) {
 				t.Errorf("metrics lack %s", want)
 			}
+		}
+		resp, body = c.get("/no/such/page")
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "页面不存在") {
+			t.Fatalf("unknown page: %d %s", resp.StatusCode, excerpt(body))
+		}
+		if code, b := fx.api("sup", "GET", "/api/v1/nothing", nil); code != http.StatusNotFound || !strings.Contains(string(b), `"status":404`) {
+			t.Fatalf("unknown API path: %d %s", code, b)
 		}
 		resp, body = c.get("/static/style.css")
 		wantStatus(t, "css", resp, body, http.StatusOK)
