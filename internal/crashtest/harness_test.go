@@ -62,11 +62,11 @@ func seed(t *testing.T) *rand.Rand {
 
 // env is one database and one working folder that ducha processes share.
 type env struct {
-	t      *testing.T
+	t       *testing.T
 	dialect store.Dialect
-	url    string
-	dir    string
-	config string
+	url     string
+	dir     string
+	config  string
 }
 
 func newEnv(t *testing.T, d store.Dialect) *env {
