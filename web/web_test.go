@@ -922,3 +922,62 @@ func TestClientIP(t *testing.T) {
 		t.Fatalf("behind a proxy: %s", ip)
 	}
 }
+
+// TestResendAndAPIUpload: a dead notification is resent from its page; an
+// adviser responds through the API with a PDF attached.
+func TestResendAndAPIUpload(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		fx := newFixture(t, db)
+		ctx := context.Background()
+		now := fx.clock.Now()
+		if err := db.Enqueue(ctx, []notify.Message{{Kind: notify.Kind("order"), Cause: "test:2", Recipient: "adviser:A01",
+			Channel: "file", Subject: "整改通知", Body: "请整改", CreatedAt: now}}); err != nil {
+			t.Fatal(err)
+		}
+		claimed, err := db.Outbox().Claim(ctx, now, 10, time.Minute)
+		if err != nil || len(claimed) != 1 {
+			t.Fatalf("claim: %v %d", err, len(claimed))
+		}
+		m := claimed[0]
+		if err := db.Outbox().Record(ctx, []notify.Outcome{{ID: m.ID, Attempt: m.Attempts, Started: now,
+			State: notify.Dead, Error: "550 mailbox unavailable"}}); err != nil {
+			t.Fatal(err)
+		}
+		sup := fx.login("sup")
+		page := fmt.Sprintf("/notifications/%d", m.ID)
+		resp, body := sup.get(page)
+		if !strings.Contains(body, "550 mailbox unavailable") || !strings.Contains(body, page+"/resend") {
+			t.Fatalf("dead message page lacks its error or the resend button:\n%s", excerpt(body))
+		}
+		resp, body = sup.postForm(page+"/resend", nil)
+		wantStatus(t, "resend", resp, body, http.StatusSeeOther)
+		if got, _ := db.OutboxMessage(ctx, m.ID); got.State != notify.Pending {
+			t.Fatalf("after resend the message is %s", got.State)
+		}
+		att, _ := db.Outbox().Attempts(ctx, m.ID)
+		if len(att) != 2 || att[1].Outcome != "resend" || !strings.Contains(att[1].Error, "sup") {
+			t.Fatalf("delivery log after resend: %+v", att)
+		}
+
+		// API upload: multipart with a bearer token, no CSRF.
+		ct, mb := multipartBody(t, map[string]string{"comment": "已整改, 附到村记录"},
+			map[string][]byte{"记录.pdf": []byte("%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n")})
+		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/findings/%d/events/respond", fx.ts.URL, fx.f1.ID), mb)
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("Authorization", "Bearer "+fx.tokens["adv1"])
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d FindingDetail
+		json.NewDecoder(res.Body).Decode(&d)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || d.State != "responded" || len(d.Files) != 1 || d.Files[0].ContentType != "application/pdf" {
+			t.Fatalf("API respond with a file: %d %+v", res.StatusCode, d)
+		}
+		code, b := fx.api("off1", "GET", fmt.Sprintf("/api/v1/evidence/%d", d.Files[0].ID), nil)
+		if code != http.StatusOK || !strings.HasPrefix(string(b), "%PDF") {
+			t.Fatalf("officer downloads the PDF: %d", code)
+		}
+	})
+}
