@@ -146,6 +146,8 @@ func (e Event) Label() string {
 		return "开启督查"
 	case CloseRound:
 		return "结束督查"
+	case PublishBulletin:
+		return "发布督查通报"
 	}
 	return string(e)
 }

@@ -43,8 +43,9 @@ const Recur Event = "recur"
 
 // Round actions, named in permission errors like lifecycle events.
 const (
-	OpenRound  Event = "open_round"
-	CloseRound Event = "close_round"
+	OpenRound       Event = "open_round"
+	CloseRound      Event = "close_round"
+	PublishBulletin Event = "publish_bulletin"
 )
 
 // Round is one inspection (一轮督查).

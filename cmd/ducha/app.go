@@ -81,8 +81,6 @@ func (e *Env) lifecycle(db *store.DB) (*workflow.Lifecycle, *store.Findings, err
 		Notifier: n, Directory: db.Directory()}, fs, nil
 }
 
-// afterRoundClose publishes the round's bulletin when the config says so (wired in bulletin.go).
-func (e *Env) afterRoundClose(db *store.DB, r *workflow.Round) error { return nil }
 
 // services are the background services of `ducha serve` besides the
 // scheduler: the notification dispatcher (wired in notify.go).

@@ -54,6 +54,9 @@ func demoConfig(checklist string) *config.Config {
 			Sample: "20%", ExcludeInspectedDays: 60},
 	}
 	c.Serve.SweepEvery = config.Duration{Duration: 12 * time.Hour}
+	// Bulletins follow the periodic rounds only, as the seed's five did;
+	// the replay publishes them itself when those rounds close.
+	c.Rounds.PublishOnClose = false
 	return c
 }
 
@@ -512,9 +515,18 @@ func (d *demo) afterDay(ctx context.Context, r *replayer, day time.Time) error {
 			return err
 		}
 		r.say(now, "第 %d 轮%s结束", closed.ID, workflow.RoundKindLabel(closed.Kind))
-		if err := d.e.afterRoundClose(d.db, closed); err != nil {
+		if closed.Kind != workflow.RoundPeriodic {
+			continue
+		}
+		p, err := d.e.publisher(d.db)
+		if err != nil {
 			return err
 		}
+		pub, err := p.Round(ctx, closed.ID, r.sup, now)
+		if err != nil {
+			return err
+		}
+		r.say(now, "发布督查通报 %s: %s (问题 %d 个)", pub.Number, pub.Title, len(pub.Bulletin.Problems))
 	}
 	return nil
 }
