@@ -81,7 +81,6 @@ func (e *Env) lifecycle(db *store.DB) (*workflow.Lifecycle, *store.Findings, err
 		Notifier: n, Directory: db.Directory()}, fs, nil
 }
 
-
 // services are the background services of `ducha serve` besides the
 // scheduler: the notification dispatcher (wired in notify.go).
 type services struct{ stops []func() }
