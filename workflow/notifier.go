@@ -25,6 +25,41 @@ func messageKind(ev Event) (notify.Kind, bool) {
 	return "", false
 }
 
+// NotifyFinding is what a message says about f on civil date today.
+func NotifyFinding(f *Finding, cal WorkCalendar, today time.Time) *notify.Finding {
+	nf := &notify.Finding{
+		ID: f.ID, Round: f.RoundID, Village: f.VillageName, Township: f.Township,
+		AdviserCode: f.Adviser, AdviserName: f.AdviserName, Rule: f.RuleID, RuleTitle: f.RuleTitle,
+		Evidence: f.Message,
+	}
+	if f.Deadline != nil {
+		nf.Deadline = *f.Deadline
+		nf.WorkdaysLeft = cal.WorkdaysBetween(today, *f.Deadline)
+	}
+	return nf
+}
+
+// Digest renders the daily overdue digest (逾期日报) of the civil date of
+// now from the findings overdue then: one message per township for its
+// officers and one county-wide for supervisors. Building it twice on a day
+// yields the same idempotency keys, so it is enqueued once.
+func (n *RouterNotifier) Digest(ctx context.Context, dir notify.Directory, overdue []*Finding, now time.Time) ([]notify.Message, error) {
+	today := CivilDate(now)
+	fs := make([]notify.Finding, len(overdue))
+	for i, f := range overdue {
+		fs[i] = *NotifyFinding(f, n.Calendar, today)
+	}
+	var out []notify.Message
+	for _, ev := range notify.DigestEvents(now, today, fs) {
+		msgs, err := n.Router.Messages(ctx, dir, ev)
+		if err != nil {
+			return nil, fmt.Errorf("overdue digest: %w", err)
+		}
+		out = append(out, msgs...)
+	}
+	return out, nil
+}
+
 // RouterNotifier routes lifecycle transitions through the configured
 // notification routes: orders (整改通知), rejections, reminders (催办),
 // interview notices (约谈通知) and accountability decisions (问责决定).
@@ -44,18 +79,11 @@ func (n *RouterNotifier) Messages(ctx context.Context, dir notify.Directory, ts 
 		}
 		f, e := t.Finding, t.Entry
 		today := CivilDate(e.At)
-		nf := &notify.Finding{
-			ID: f.ID, Round: f.RoundID, Village: f.VillageName, Township: f.Township,
-			AdviserCode: f.Adviser, AdviserName: f.AdviserName, Rule: f.RuleID, RuleTitle: f.RuleTitle,
-			Evidence: f.Message, Reason: e.Payload["reason"], Measure: e.Payload["measure"],
-			Place: e.Payload["place"], Interviewer: e.Payload["interviewer"],
-		}
+		nf := NotifyFinding(f, n.Calendar, today)
+		nf.Reason, nf.Measure = e.Payload["reason"], e.Payload["measure"]
+		nf.Place, nf.Interviewer = e.Payload["place"], e.Payload["interviewer"]
 		if d := e.Payload["decision"]; d != "" {
 			nf.Reason = d
-		}
-		if f.Deadline != nil {
-			nf.Deadline = *f.Deadline
-			nf.WorkdaysLeft = n.Calendar.WorkdaysBetween(today, *f.Deadline)
 		}
 		if at := e.Payload["time"]; at != "" {
 			if t, err := time.ParseInLocation("2006-01-02 15:04", at, Shanghai); err == nil {

@@ -24,6 +24,7 @@ type engine struct {
 	log       *slog.Logger
 	lastSweep time.Time
 	sweepGap  time.Duration
+	digested  time.Time // civil date of the last overdue digest
 }
 
 func (e *Env) engine(db *store.DB, log *slog.Logger) (*engine, error) {
@@ -107,5 +108,31 @@ func (en *engine) tick(ctx context.Context, now time.Time) (fired []workflow.Fir
 			}
 		}
 	}
+	if derr := en.digest(ctx, now); derr != nil {
+		en.log.Error("overdue digest", "err", derr)
+		err = errors.Join(err, derr)
+	}
 	return fired, sweep, err
+}
+
+// digest enqueues the daily overdue digest once a day, from 08:00 on.
+func (en *engine) digest(ctx context.Context, now time.Time) error {
+	today := workflow.CivilDate(now)
+	n, ok := en.life.Notifier.(*workflow.RouterNotifier)
+	if !ok || now.In(workflow.Shanghai).Hour() < 8 || !en.digested.Before(today) {
+		return nil
+	}
+	overdue, err := en.findings.List(ctx, store.FindingFilter{State: workflow.Overdue})
+	if err != nil {
+		return err
+	}
+	msgs, err := n.Digest(ctx, en.db.Directory(), overdue, now)
+	if err != nil {
+		return err
+	}
+	if err := en.db.Enqueue(ctx, msgs); err != nil {
+		return err
+	}
+	en.digested = today
+	return nil
 }
