@@ -179,7 +179,7 @@ func (s *Server) buildDashboard(ctx context.Context, township string) (*Dashboar
 // bar, red, yellow and blue, as an inline SVG.
 func colourChart(ts []TownshipCount) template.HTML {
 	const (
-		width, left, right, row, top = 640, 96, 48, 26, 30
+		width, left, right, row, top = 420, 80, 40, 26, 30
 	)
 	if len(ts) == 0 {
 		return ""

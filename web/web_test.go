@@ -364,6 +364,16 @@ func TestLoginSessionsAndThrottling(t *testing.T) {
 			t.Fatalf("old session after logout: %d", resp.StatusCode)
 		}
 
+		// Options.Secure (a TLS proxy in front) marks the cookie Secure.
+		fx.srv.opt.Secure = true
+		resp = fx.anon().tryLogin("sup2", password)
+		fx.srv.opt.Secure = false
+		for _, ck := range resp.Cookies() {
+			if ck.Name == sessionCookie && !ck.Secure {
+				t.Fatal("session cookie not Secure with Options.Secure")
+			}
+		}
+
 		// Throttling per login: 5 failures lock the login, even for the right password.
 		for i := 0; i < 5; i++ {
 			if resp := c.tryLogin("off1", "wrong"); resp.StatusCode != http.StatusUnauthorized {
