@@ -16,7 +16,7 @@ import (
 	"ducha/workflow"
 )
 
-const demoUsage = "[--dir DIR] [--force]"
+const demoUsage = "[--dir DIR] [--force] [--seed N] [--pdf] [--serve [--addr :8080]]"
 
 // demoDBName is the database file inside the demo folder.
 const demoDBName = "ducha.db"
@@ -40,6 +40,7 @@ type demo struct {
 	db     *store.DB
 
 	seed      uint64     // drives every random choice of the replay
+	pdf       bool       // print the documents to PDF too
 	checklist string     // the checklist file written into the demo folder
 	people    []demoUser // ready-made users with their passwords
 	timeline  []string
@@ -58,6 +59,7 @@ var demoSteps = []demoStep{
 	{"已载入的数据", (*demo).report},
 	{"创建用户", (*demo).users},
 	{"回放 2018 年上半年 (模拟时钟)", (*demo).replay},
+	{"督查通报与半年工作总结", (*demo).documents},
 	{"接下来", (*demo).next},
 }
 
@@ -66,6 +68,7 @@ func runDemo(e *Env, args []string) error {
 	dir := fs.String("dir", "ducha-demo", "演示数据所在的文件夹 (数据库为其中的 "+demoDBName+")")
 	force := fs.Bool("force", false, "文件夹中已有演示数据库时删除重建")
 	seed := fs.Uint64("seed", 2018, "回放的随机种子: 同一种子回放结果相同")
+	pdf := fs.Bool("pdf", false, "同时生成 PDF 版通报和总结 (需要 Chromium, 较慢)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -73,7 +76,7 @@ func runDemo(e *Env, args []string) error {
 	if len(pos) != 0 {
 		return usagef("用法: ducha demo %s", demoUsage)
 	}
-	d := &demo{e: e, dir: *dir, force: *force, dbPath: filepath.Join(*dir, demoDBName), seed: *seed}
+	d := &demo{e: e, dir: *dir, force: *force, dbPath: filepath.Join(*dir, demoDBName), seed: *seed, pdf: *pdf}
 	defer func() {
 		if d.db != nil {
 			d.db.Close()

@@ -1,18 +1,23 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"ducha/bulletin"
 	"ducha/config"
 	"ducha/store"
 	"ducha/workflow"
@@ -552,4 +557,99 @@ func (d *demo) next() error {
 	}
 	fmt.Fprintf(w, "  ducha %s demo --serve   # 打开网页, 用下列账号登录\n", "")
 	return nil
+}
+
+// documents writes the published bulletins and the half-year summary into
+// the demo folder's out/ and prints their paths.
+func (d *demo) documents() error {
+	ctx, w := d.e.Ctx, d.e.Stdout
+	out := filepath.Join(d.dir, "out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	var printer *bulletin.Printer
+	if d.pdf {
+		p, err := bulletin.FindPrinter()
+		if err != nil {
+			fmt.Fprintf(w, "(未找到 Chromium, 不生成 PDF: %v)\n", err)
+		} else {
+			printer = p
+			defer p.Close()
+		}
+	}
+	type doc interface {
+		WriteMarkdown(io.Writer) error
+		WriteHTML(io.Writer) error
+		PDF(context.Context, *bulletin.Printer) ([]byte, error)
+	}
+	write := func(base string, v doc, extra func(io.Writer) error, ext string) error {
+		var paths []string
+		save := func(name string, fn func(io.Writer) error) error {
+			var buf bytes.Buffer
+			if err := fn(&buf); err != nil {
+				return err
+			}
+			path := filepath.Join(out, name)
+			paths = append(paths, path)
+			return os.WriteFile(path, buf.Bytes(), 0o644)
+		}
+		if err := save(base+".md", v.WriteMarkdown); err != nil {
+			return err
+		}
+		if err := save(base+".html", v.WriteHTML); err != nil {
+			return err
+		}
+		if extra != nil {
+			if err := save(base+ext, extra); err != nil {
+				return err
+			}
+		}
+		if printer != nil {
+			if err := save(base+".pdf", func(w io.Writer) error {
+				b, err := v.PDF(ctx, printer)
+				if err == nil {
+					_, err = w.Write(b)
+				}
+				return err
+			}); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(w, "  %s\n", strings.Join(paths, "\n  "))
+		return nil
+	}
+	list, err := d.db.Bulletins(ctx, 2018)
+	if err != nil {
+		return err
+	}
+	if printer == nil {
+		fmt.Fprintln(w, "(加 --pdf 可同时生成 PDF, 或用 ducha bulletin show 期号 --format pdf -o 文件 单独生成)")
+	}
+	fmt.Fprintf(w, "督查通报 %d 期 (Markdown、HTML、台账 XLSX%s):\n", len(list), map[bool]string{true: "、PDF", false: ""}[printer != nil])
+	for _, p := range list {
+		pub, err := d.db.Bulletin(ctx, p.Number)
+		if err != nil {
+			return err
+		}
+		b := pub.Bulletin
+		if err := write(fmt.Sprintf("督查通报-%d-%02d", p.Number.Year, p.Number.Seq), b, b.WriteXLSX, "-台账.xlsx"); err != nil {
+			return err
+		}
+	}
+	s, err := d.db.Summary(ctx, workflow.Date(2018, 1, 1), workflow.Date(2018, 6, 30), "")
+	if err != nil {
+		return err
+	}
+	if err := d.db.SummaryInspections(ctx, s); err != nil {
+		return err
+	}
+	if s.Bureau, err = d.e.bureau(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "2018 年上半年工作总结 (统计部分):")
+	return write("2018年上半年工作总结", s, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	}, ".json")
 }
