@@ -70,6 +70,13 @@ type Serve struct {
 	Addr string `yaml:"addr"`
 	// SweepEvery is how often the escalation sweep runs, e.g. "5m".
 	SweepEvery Duration `yaml:"sweep_every"`
+	// UploadDir keeps uploaded evidence files; it must not be a folder any
+	// web server serves. Default: "uploads" beside an SQLite database, else
+	// ./ducha-uploads.
+	UploadDir string `yaml:"upload_dir"`
+	// SecureCookies marks session cookies Secure: set it when ducha is
+	// reached over HTTPS through a proxy (direct TLS requests get them anyway).
+	SecureCookies bool `yaml:"secure_cookies"`
 }
 
 // Duration is a time.Duration written like "5m" or "1h30m".

@@ -6,9 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 
+	"ducha/bulletin"
 	"ducha/config"
 	"ducha/store"
+	"ducha/web"
 	"ducha/workflow"
 )
 
@@ -92,7 +96,45 @@ func (s *services) stop() {
 	}
 }
 
-// webHandler serves the web pages and the API (wired in web.go).
-func (e *Env) webHandler(db *store.DB, log *slog.Logger) (http.Handler, error) {
-	return http.NotFoundHandler(), nil
+// webHandler serves the web pages and the API. The returned func releases
+// what the handler holds (the PDF printer's browser).
+func (e *Env) webHandler(db *store.DB, log *slog.Logger) (http.Handler, func(), error) {
+	cfg, err := e.Config()
+	if err != nil {
+		return nil, nil, err
+	}
+	life, _, err := e.lifecycle(db)
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, err := e.rounds(db)
+	if err != nil {
+		return nil, nil, err
+	}
+	uploads := cfg.Serve.UploadDir
+	if uploads == "" {
+		uploads = "ducha-uploads"
+		if path, ok := strings.CutPrefix(e.DBURL, "sqlite:"); ok {
+			uploads = filepath.Join(filepath.Dir(path), "uploads")
+		}
+	}
+	printer, err := bulletin.FindPrinter()
+	if err != nil {
+		log.Warn("no Chromium: bulletins are offered without PDF", "err", err)
+		printer = nil
+	}
+	h, err := web.New(web.Options{
+		DB: db, Lifecycle: life, Rounds: rs, Config: cfg, UploadDir: uploads, Now: e.Now, Logger: log,
+		Secure: cfg.Serve.SecureCookies, Printer: printer,
+	})
+	release := func() {
+		if printer != nil {
+			printer.Close()
+		}
+	}
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return h, release, nil
 }

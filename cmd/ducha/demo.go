@@ -69,6 +69,8 @@ func runDemo(e *Env, args []string) error {
 	force := fs.Bool("force", false, "文件夹中已有演示数据库时删除重建")
 	seed := fs.Uint64("seed", 2018, "回放的随机种子: 同一种子回放结果相同")
 	pdf := fs.Bool("pdf", false, "同时生成 PDF 版通报和总结 (需要 Chromium, 较慢)")
+	serve := fs.Bool("serve", false, "演示完成后打开网页服务 (已有演示数据库时直接使用它)")
+	addr := fs.String("addr", ":8080", "--serve 的监听地址")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -82,11 +84,22 @@ func runDemo(e *Env, args []string) error {
 			d.db.Close()
 		}
 	}()
+	if *serve && !*force {
+		if n, err := countRows(e, d.dbPath); err == nil && n > 0 {
+			fmt.Fprintf(e.Stdout, "使用已有的演示数据库 %s (加 --force 重新回放)\n", d.dbPath)
+			return d.serve(*addr)
+		}
+	}
 	for i, s := range demoSteps {
 		fmt.Fprintf(e.Stdout, "\n== %d. %s ==\n", i+1, s.title)
 		if err := s.run(d); err != nil {
 			return err
 		}
+	}
+	if *serve {
+		d.db.Close()
+		d.db = nil
+		return d.serve(*addr)
 	}
 	return nil
 }

@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -121,6 +124,17 @@ func (d *demo) users() error {
 	}
 	fmt.Fprintf(d.e.Stdout, "督查人员 2 名 (zhangjg, lixy), 司法所 %d 个 (sfs01…sfs%02d), 法律顾问账号 %d 个 (登录名为顾问编号小写, 如 a001)\n",
 		len(townships), len(townships), len(advisers))
+	var b strings.Builder
+	b.WriteString("# ducha 演示账号 (仅用于演示数据库; 正式使用请用 ducha user add 创建账号)\n")
+	b.WriteString("# 角色\t登录名\t密码\t姓名\n")
+	for _, p := range d.people {
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", p.Role.Label(), p.Login, p.Password, p.Name)
+	}
+	path := filepath.Join(d.dir, "accounts.txt")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.e.Stdout, "账号和密码已写入 %s\n", path)
 	return nil
 }
 
@@ -555,7 +569,7 @@ func (d *demo) next() error {
 			fmt.Fprintf(w, "  ducha %s %s\n", db, c)
 		}
 	}
-	fmt.Fprintf(w, "  ducha %s demo --serve   # 打开网页, 用下列账号登录\n", "")
+	fmt.Fprintf(w, "  ducha demo --dir %s --serve   # 打开网页, 用 %s 中的账号登录\n", d.dir, filepath.Join(d.dir, "accounts.txt"))
 	return nil
 }
 
@@ -652,4 +666,60 @@ func (d *demo) documents() error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(s)
 	}, ".json")
+}
+
+// serve opens the web app on the demo database, its clock running on from
+// 1 July 2018, 09:00 (the end of the replayed half-year).
+func (d *demo) serve(addr string) error {
+	e := d.e
+	accounts, err := os.ReadFile(filepath.Join(d.dir, "accounts.txt"))
+	if err != nil {
+		return fmt.Errorf("读取演示账号: %w", err)
+	}
+	e.DBURL = "sqlite:" + d.dbPath
+	if e.cfg == nil {
+		e.cfg = demoConfig(filepath.Join(d.dir, "checklist-2018.yaml"))
+		e.cfg.Serve.UploadDir = filepath.Join(d.dir, "uploads")
+	}
+	start, real0 := time.Date(2018, 7, 1, 9, 0, 0, 0, workflow.Shanghai), time.Now()
+	e.Now = func() time.Time { return start.Add(time.Since(real0)) }
+	db, err := e.OpenDB()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	log := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h, release, err := e.webHandler(db, log)
+	if err != nil {
+		return err
+	}
+	defer release()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	w := e.Stdout
+	fmt.Fprintln(w, "\n== 网页 ==")
+	fmt.Fprintln(w, "演示账号 (督查人员可开启督查、销号; 司法所核实整改; 法律顾问在手机上反馈整改):")
+	for _, line := range strings.Split(strings.TrimSpace(string(accounts)), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			fmt.Fprintln(w, "  "+strings.ReplaceAll(line, "\t", "  "))
+		}
+	}
+	host := ln.Addr().String()
+	if strings.HasPrefix(addr, ":") {
+		host = "localhost" + addr
+	}
+	fmt.Fprintf(w, "网页已启动: http://%s/ (模拟时钟从 2018-07-01 09:00 起走; Ctrl-C 停止)\n", host)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-e.Ctx.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

@@ -95,10 +95,11 @@ func runServe(e *Env, args []string) error {
 
 	var srv *http.Server
 	if *addr != "off" {
-		h, err := e.webHandler(db, log)
+		h, release, err := e.webHandler(db, log)
 		if err != nil {
 			return err
 		}
+		defer release()
 		ln, err := net.Listen("tcp", *addr)
 		if err != nil {
 			return fmt.Errorf("listen %s: %w", *addr, err)
