@@ -54,11 +54,15 @@ func parseDate(s string, serials bool) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("无法识别的日期 %q; %s", s, dateForms)
 }
 
+// yuanNoise are the separators an amount may carry (built once: a
+// Replacer's setup costs more than its use).
+var yuanNoise = strings.NewReplacer(",", "", "，", "", " ", "")
+
 // parseYuan reads an amount of yuan into fen, exactly: "1234.5" is 123450.
 // Thousands separators and a trailing 元 are allowed; more than two decimals
 // are not, except floating-point noise of a spreadsheet number.
 func parseYuan(s string) (int64, error) {
-	t := strings.TrimSuffix(strings.NewReplacer(",", "", "，", "", " ", "").Replace(s), "元")
+	t := strings.TrimSuffix(yuanNoise.Replace(s), "元")
 	if strings.HasPrefix(t, "-") {
 		return 0, fmt.Errorf("金额 %q 不能为负数", s)
 	}

@@ -163,6 +163,8 @@ type Import struct {
 	stmt     *sql.Stmt
 	staged   int
 	indexed  bool
+	dups     bool // the staged rows repeat a natural key (the unique index failed)
+	checked  bool // Conflicts ran
 	advisers map[string]int64
 	villages map[string]int64
 	vals     []any
@@ -324,7 +326,10 @@ func (im *Import) AddActivity(r ActivityRow) error {
 func (im *Import) Staged() int { return im.staged }
 
 // finishStaging ends the COPY (PostgreSQL) or the prepared INSERT and
-// indexes the staging table for the checks.
+// indexes the staging table for the checks. The index is first tried as a
+// unique index on the natural key: when that succeeds (the usual case) the
+// file has no duplicate keys and the costlier duplicate query is skipped;
+// when it fails, a plain index on the key and line serves that query.
 func (im *Import) finishStaging() error {
 	if im.indexed {
 		return nil
@@ -333,12 +338,29 @@ func (im *Import) finishStaging() error {
 		return err
 	}
 	im.indexed = true
-	idx := "CREATE INDEX " + stageTable + "_key ON " + stageTable + " (" + strings.Join(im.spec.key, ", ") + ", line)"
-	if _, err := im.tx.ExecContext(im.ctx, idx); err != nil {
+	key := strings.Join(im.spec.key, ", ")
+	exec := func(q string) error {
+		_, err := im.tx.ExecContext(im.ctx, q)
+		return err
+	}
+	if err := exec("SAVEPOINT import_unique"); err != nil {
+		return fmt.Errorf("import: savepoint: %w", err)
+	}
+	err := exec("CREATE UNIQUE INDEX " + stageTable + "_key ON " + stageTable + " (" + key + ")")
+	switch {
+	case err == nil:
+		err = exec("RELEASE SAVEPOINT import_unique")
+	case IsUniqueViolation(err):
+		im.dups = true
+		if err = exec("ROLLBACK TO SAVEPOINT import_unique"); err == nil {
+			err = exec("CREATE INDEX " + stageTable + "_key ON " + stageTable + " (" + key + ", line)")
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("import: index staging table: %w", err)
 	}
 	if im.tx.Dialect == Postgres {
-		if _, err := im.tx.ExecContext(im.ctx, "ANALYZE "+stageTable); err != nil {
+		if err := exec("ANALYZE " + stageTable); err != nil {
 			return fmt.Errorf("import: analyze staging table: %w", err)
 		}
 	}
@@ -415,10 +437,14 @@ func (im *Import) Conflicts(limit int) ([]Conflict, error) {
 		}
 		return rows.Err()
 	}
-	key := strings.Join(im.spec.key, ", ")
-	err := lines(DuplicateInFile, `SELECT line, first FROM (
-		SELECT line, min(line) OVER (PARTITION BY `+key+`) AS first FROM `+stageTable+`) d
-		WHERE line <> first ORDER BY line LIMIT ?`)
+	im.checked = true
+	var err error
+	if im.dups {
+		key := strings.Join(im.spec.key, ", ")
+		err = lines(DuplicateInFile, `SELECT line, first FROM (
+			SELECT line, min(line) OVER (PARTITION BY `+key+`) AS first FROM `+stageTable+`) d
+			WHERE line <> first ORDER BY line LIMIT ?`)
+	}
 	if err == nil && !im.opts.Upsert {
 		err = lines(AlreadyExists, `SELECT s.line FROM `+stageTable+` s
 			WHERE EXISTS (SELECT 1 FROM `+im.spec.target+` t WHERE `+im.keyMatch("t", "s")+`)
@@ -462,10 +488,14 @@ func (im *Import) Apply() (ImportResult, error) {
 		return ImportResult{}, err
 	}
 	res := ImportResult{Rows: im.staged}
-	err := im.tx.GetContext(im.ctx, &res.Updated, `SELECT count(*) FROM `+stageTable+` s
-		WHERE EXISTS (SELECT 1 FROM `+im.spec.target+` t WHERE `+im.keyMatch("t", "s")+`)`)
-	if err != nil {
-		return res, fmt.Errorf("import: count existing rows: %w", err)
+	var err error
+	// Without upserting, Conflicts has found no stored key: nothing updates.
+	if im.opts.Upsert || !im.checked {
+		err = im.tx.GetContext(im.ctx, &res.Updated, `SELECT count(*) FROM `+stageTable+` s
+			WHERE EXISTS (SELECT 1 FROM `+im.spec.target+` t WHERE `+im.keyMatch("t", "s")+`)`)
+		if err != nil {
+			return res, fmt.Errorf("import: count existing rows: %w", err)
+		}
 	}
 	res.Inserted = res.Rows - res.Updated
 	exec := func(q string, args ...any) (int, error) {
@@ -525,7 +555,7 @@ func (im *Import) Apply() (ImportResult, error) {
 	case ImportActivities:
 		_, err = exec(`INSERT INTO activities (adviser_id, village_id, kind, day, count, amount_fen, note, source)
 			SELECT adviser_id, village_id, kind, day, count, amount_fen, note, CAST(? AS TEXT)
-			FROM `+stageTable+` WHERE true`+
+			FROM `+stageTable+` WHERE true ORDER BY `+strings.Join(im.spec.key, ", ")+
 			upsert([]string{"source"}, map[string]string{"count": "count", "amount_yuan": "amount_fen"}),
 			im.opts.Source)
 	}
