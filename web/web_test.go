@@ -991,3 +991,30 @@ func TestResendAndAPIUpload(t *testing.T) {
 		}
 	})
 }
+
+// TestRoundForm opens a township round from the form and shows it.
+func TestRoundForm(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		fx := newFixture(t, db)
+		sup := fx.login("sup")
+		resp, body := sup.get("/rounds/new")
+		if !strings.Contains(body, "checklist-2018.yaml") || !strings.Contains(body, `value="河口乡"`) {
+			t.Fatalf("round form:\n%s", excerpt(body))
+		}
+		resp, body = sup.postForm("/rounds", url.Values{"from": {"2018-02-01"}, "to": {"2018-02-28"},
+			"scope": {"township"}, "township": {"河口乡"}})
+		wantStatus(t, "open round", resp, body, http.StatusSeeOther)
+		loc := resp.Header.Get("Location")
+		resp, body = sup.get(loc)
+		wantStatus(t, "round page", resp, body, http.StatusOK)
+		if !strings.Contains(body, "河口乡") || strings.Contains(body, "城关镇 东村") {
+			t.Fatalf("township round page:\n%s", excerpt(body))
+		}
+		// A bad scope re-shows the form with the error and the entered values.
+		resp, body = sup.postForm("/rounds", url.Values{"from": {"2018-02-01"}, "to": {"2018-02-28"},
+			"scope": {"sample"}, "sample": {"abc"}})
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `value="abc"`) || !strings.Contains(body, "flash err") {
+			t.Fatalf("bad sample: %d\n%s", resp.StatusCode, excerpt(body))
+		}
+	})
+}
