@@ -176,8 +176,15 @@ func (p province) load(ctx context.Context, db *store.DB, n int) error {
 				return err
 			}
 		}
+		if err := w.close(); err != nil {
+			return err
+		}
+		rebuild, err := dropIndexes(ctx, tx, "activities")
+		if err != nil {
+			return err
+		}
 		cols := []string{"adviser_id", "village_id", "kind", "day", "count", "amount_fen", "note", "source"}
-		err := p.eachActivity(0, n, func(a *activity) error {
+		err = p.eachActivity(0, n, func(a *activity) error {
 			return w.row("activities", cols, int64(a.adviser), int64(a.village), string(a.kind),
 				a.day.Format(store.DateLayout), int64(a.count), a.amountFen, a.note, "bench")
 		})
@@ -186,6 +193,11 @@ func (p province) load(ctx context.Context, db *store.DB, n int) error {
 		}
 		if err := w.close(); err != nil {
 			return err
+		}
+		for _, def := range rebuild {
+			if _, err := tx.ExecContext(ctx, def); err != nil {
+				return fmt.Errorf("bench: rebuild index: %w", err)
+			}
 		}
 		if tx.Dialect == store.Postgres {
 			// Explicit ids were written: move the sequences past them.
@@ -197,6 +209,38 @@ func (p province) load(ctx context.Context, db *store.DB, n int) error {
 		}
 		return nil
 	})
+}
+
+// dropIndexes drops a table's secondary indexes (PostgreSQL; the bench's
+// own fresh database, inside the loading transaction) and returns the
+// statements that recreate them exactly: one sort per index after the load
+// is far cheaper than maintaining them row by row. Constraint indexes
+// (the primary key) stay.
+func dropIndexes(ctx context.Context, tx *store.Tx, table string) ([]string, error) {
+	if tx.Dialect != store.Postgres {
+		return nil, nil
+	}
+	var defs []struct {
+		Name string `db:"indexname"`
+		Def  string `db:"indexdef"`
+	}
+	err := tx.SelectContext(ctx, &defs, `SELECT indexname, indexdef FROM pg_indexes
+		WHERE schemaname = current_schema() AND tablename = $1
+		  AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass)`, table)
+	if err != nil {
+		return nil, fmt.Errorf("bench: list indexes: %w", err)
+	}
+	var out []string
+	if _, err := tx.ExecContext(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+		return nil, err
+	}
+	for _, d := range defs {
+		if _, err := tx.ExecContext(ctx, "DROP INDEX "+d.Name); err != nil {
+			return nil, fmt.Errorf("bench: drop index %s: %w", d.Name, err)
+		}
+		out = append(out, d.Def)
+	}
+	return out, nil
 }
 
 // writer streams rows into one table at a time.
