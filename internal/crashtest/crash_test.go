@@ -21,15 +21,16 @@ func (e *env) writeConfig(body string) {
 	}
 }
 
-// hookConfig routes every kind of notification to a webhook at url.
-func hookConfig(url, extra string) string {
+// hookConfig routes every kind of notification to a webhook at url; lease
+// is the dispatcher's claim lease (in the simulated clock's time when
+// serving).
+func hookConfig(url, lease, extra string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "rounds:\n  order_on_open: true\n  publish_on_close: false\nnotify:\n  channels:\n    hook: {type: webhook, url: %q, secret: crash-test-secret}\n  routes:\n", url)
 	for _, k := range []string{"order", "rejection", "reminder", "interview", "accountability", "bulletin", "digest"} {
 		fmt.Fprintf(&b, "    %s: {to: [supervisors], channels: [hook]}\n", k)
 	}
-	// Leases and ages are in the simulated clock's time when serving.
-	b.WriteString("  dispatch: {lease: 240h, max_age: 1000000h, poll: 50ms, base_backoff: 1s, max_backoff: 10s}\n")
+	fmt.Fprintf(&b, "  dispatch: {lease: %s, max_age: 1000000h, poll: 50ms, base_backoff: 1s, max_backoff: 10s}\n", lease)
 	b.WriteString(extra)
 	return b.String()
 }
