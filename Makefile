@@ -17,9 +17,18 @@ vet:
 test: vet
 	scripts/with-postgres.sh $(GO) test -race -count=1 $(PKGS)
 
-# Benchmarks are measured by hand, never asserted in tests.
-bench:
-	scripts/with-postgres.sh $(GO) test -run '^$$' -bench . -benchtime 3x $(PKGS)
+# `ducha bench` at province scale (docs/PERFORMANCE.md): a throwaway
+# PostgreSQL server with durability ON (fsync, synchronous_commit), or the
+# server of BENCH_DB (a fresh, empty database). Figures are measured, never
+# asserted in tests. The per-package Go benchmarks: go test -run '^$$' -bench . ./...
+BENCH_VILLAGES ?= 50000
+BENCH_ACTIVITIES ?= 10000000
+BENCH_JSON ?= bench.json
+BENCH_ARGS = --villages $(BENCH_VILLAGES) --activities $(BENCH_ACTIVITIES) --json $(BENCH_JSON)
+bench: build
+	@if [ -n "$(BENCH_DB)" ]; then bin/ducha bench --db "$(BENCH_DB)" $(BENCH_ARGS); else \
+	  env -u DUCHA_TEST_POSTGRES DUCHA_PG_DURABLE=1 scripts/with-postgres.sh \
+	    sh -c 'bin/ducha bench --db "$$DUCHA_TEST_POSTGRES" $(BENCH_ARGS)'; fi
 
 clean:
 	rm -rf bin

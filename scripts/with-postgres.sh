@@ -44,9 +44,16 @@ trap cleanup EXIT INT TERM
 
 as_pg "$bindir/initdb" -D "$tmp/data" -U postgres --auth=trust --encoding=UTF8 --locale=C >"$tmp/initdb.log" 2>&1 || {
   cat "$tmp/initdb.log" >&2; echo "with-postgres: initdb failed" >&2; exit 1; }
-# Throwaway test server: durability off for speed; enough connections for parallel packages.
+# Throwaway test server: durability off for speed; enough connections for
+# parallel packages. DUCHA_PG_DURABLE=1 keeps PostgreSQL's durable defaults
+# (fsync, synchronous_commit, full_page_writes on), for honest benchmark
+# figures (`make bench`).
+durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+if [ "${DUCHA_PG_DURABLE:-}" = 1 ]; then
+  durability="-c max_wal_size=4GB"
+fi
 as_pg "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 \
-  -o "-c listen_addresses=127.0.0.1 -p $port -k $tmp -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $tmp $durability -c max_connections=300" \
   start >/dev/null || { cat "$tmp/server.log" >&2; echo "with-postgres: server did not start" >&2; exit 1; }
 
 export DUCHA_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
