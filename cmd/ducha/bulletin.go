@@ -23,20 +23,9 @@ func init() {
 		usage:   bulletinUsage,
 		summary: "督查通报: 发布 (期号按年连续编号, 内容发布后不可修改)、列出、查看/导出、更正",
 		run: func(e *Env, args []string) error {
-			if len(args) == 0 {
-				return usagef("用法: ducha bulletin %s", bulletinUsage)
-			}
-			switch args[0] {
-			case "publish":
-				return bulletinPublish(e, args[1:])
-			case "list":
-				return bulletinList(e, args[1:])
-			case "show":
-				return bulletinShow(e, args[1:])
-			case "correct":
-				return bulletinCorrect(e, args[1:])
-			}
-			return usagef("未知的 bulletin 子命令 %q; 用法: ducha bulletin %s", args[0], bulletinUsage)
+			return subcommands(e, "bulletin", bulletinUsage, args, map[string]func(*Env, []string) error{
+				"publish": bulletinPublish, "list": bulletinList, "show": bulletinShow, "correct": bulletinCorrect,
+			})
 		},
 	})
 }

@@ -211,3 +211,28 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = args[1:]
 	}
 }
+
+// subcommands runs the sub-subcommand args[0] of command name from table.
+func subcommands(e *Env, name, usage string, args []string, table map[string]func(*Env, []string) error) error {
+	if len(args) == 0 {
+		return usagef("用法: ducha %s %s", name, usage)
+	}
+	run, ok := table[args[0]]
+	if !ok {
+		return usagef("未知的 %s 子命令 %q; 用法: ducha %s %s", name, args[0], name, usage)
+	}
+	return run(e, args[1:])
+}
+
+// oneArg parses args and returns its one positional argument.
+func oneArg(fs *flag.FlagSet, args []string) (string, error) {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return "", usagef("%s: 需要恰好一个参数, 收到 %d 个", fs.Name(), len(pos))
+	}
+	return pos[0], nil
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -23,22 +24,9 @@ func init() {
 		usage:   roundUsage,
 		summary: "开启、结束、列出、查看督查轮次, 核验随机抽样",
 		run: func(e *Env, args []string) error {
-			if len(args) == 0 {
-				return usagef("用法: ducha round %s", roundUsage)
-			}
-			switch args[0] {
-			case "open":
-				return roundOpen(e, args[1:])
-			case "close":
-				return roundClose(e, args[1:])
-			case "list":
-				return roundList(e, args[1:])
-			case "show":
-				return roundShow(e, args[1:])
-			case "verify":
-				return roundVerify(e, args[1:])
-			}
-			return usagef("未知的 round 子命令 %q; 用法: ducha round %s", args[0], roundUsage)
+			return subcommands(e, "round", roundUsage, args, map[string]func(*Env, []string) error{
+				"open": roundOpen, "close": roundClose, "list": roundList, "show": roundShow, "verify": roundVerify,
+			})
 		},
 	})
 }
@@ -153,6 +141,29 @@ func roundOpen(e *Env, args []string) error {
 	return nil
 }
 
+// openRound parses args for one round ID, opens the database and reads the
+// round; the caller closes the database.
+func (e *Env) openRound(fs *flag.FlagSet, args []string) (*store.DB, *workflow.Round, error) {
+	arg, err := oneArg(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := parseRoundID(arg)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := e.OpenDB()
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := db.Rounds().Round(e.Ctx, id)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, r, nil
+}
+
 func parseRoundID(s string) (int64, error) {
 	id, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
 	if err != nil || id <= 0 {
@@ -240,26 +251,12 @@ func roundList(e *Env, args []string) error {
 func roundShow(e *Env, args []string) error {
 	fs := newFlags(e, "round show", "ID [--json]")
 	asJSON := fs.Bool("json", false, "以 JSON 输出")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("用法: ducha round show ID [--json]")
-	}
-	id, err := parseRoundID(pos[0])
-	if err != nil {
-		return err
-	}
-	db, err := e.OpenDB()
+	db, r, err := e.openRound(fs, args)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	r, err := db.Rounds().Round(e.Ctx, id)
-	if err != nil {
-		return err
-	}
+	id := r.ID
 	findings, err := store.NewFindings(db).List(e.Ctx, store.FindingFilter{Round: id})
 	if err != nil {
 		return err
@@ -320,27 +317,12 @@ func short(h string) string {
 type verifyFailed struct{ error }
 
 func roundVerify(e *Env, args []string) error {
-	fs := newFlags(e, "round verify", "ID")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("用法: ducha round verify ID")
-	}
-	id, err := parseRoundID(pos[0])
-	if err != nil {
-		return err
-	}
-	db, err := e.OpenDB()
+	db, r, err := e.openRound(newFlags(e, "round verify", "ID"), args)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	r, err := db.Rounds().Round(e.Ctx, id)
-	if err != nil {
-		return err
-	}
+	id := r.ID
 	if r.Draw == nil {
 		fmt.Fprintf(e.Stdout, "第 %d 轮是%s, 范围 %s, 没有随机抽样需要核验。\n", r.ID, workflow.RoundKindLabel(r.Kind), workflow.ScopeLabel(r.Scope))
 		return nil
