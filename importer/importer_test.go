@@ -214,7 +214,7 @@ func TestBadFilesChangeNothing(t *testing.T) {
 			[]string{"x.csv:2:C", "未知的工作记录类别"}},
 		{"three decimals", store.ImportActivities, "x.csv", "adviser,village,kind,date,amount_yuan\nA01,V01,mediation,2018-05-01,10.123\n",
 			[]string{"x.csv:2:E", "小数超过两位"}},
-		{"duplicate activity", store.ImportActivities, "x.csv", "adviser,village,kind,date,note\nA01,V01,lecture,2018-05-01,x\nA01,V01,讲座,2018-06-01,x\nA01,V01,法治讲座,2018/5/1,x\n",
+		{"duplicate activity", store.ImportActivities, "x.csv", "adviser,village,kind,date,note\nA01,V01,lecture,2018-05-01,x\nA01,V01,讲课,2018-06-01,x\nA01,V01,法治讲座,2018/5/1,x\n",
 			[]string{"x.csv:3:C", "x.csv:4:A", "与第 2 行重复 (顾问编号、村代码、类别、日期、备注相同)"}},
 		{"existing activity", store.ImportActivities, "x.csv", "adviser,village,kind,date,count,note\nA01,V01,lecture,2018-03-24,3,春季普法\n",
 			[]string{"x.csv:2:A", "数据库中已有"}},
