@@ -418,14 +418,20 @@ func (d directory) Adviser(ctx context.Context, code string) (notify.Person, err
 	if err != nil {
 		return notify.Person{}, err
 	}
-	p := notify.Person{Login: "adviser:" + code, Name: r.Name, Email: r.CardEmail}
-	if r.Login.Valid {
-		p.Login = r.Login.String
+	return adviserPerson(code, r.Name, r.CardEmail, r.Login, r.UserEmail), nil
+}
+
+// adviserPerson is an adviser as a recipient: its user's login when it has
+// one, its service card's e-mail, else its user's.
+func adviserPerson(code, name, cardEmail string, login, userEmail sql.NullString) notify.Person {
+	p := notify.Person{Login: "adviser:" + code, Name: name, Email: cardEmail}
+	if login.Valid {
+		p.Login = login.String
 	}
 	if p.Email == "" {
-		p.Email = r.UserEmail.String
+		p.Email = userEmail.String
 	}
-	return p, nil
+	return p
 }
 
 func (d directory) Officers(ctx context.Context, township string) ([]notify.Person, error) {

@@ -202,7 +202,46 @@ func (r roundTx) Enqueue(ctx context.Context, msgs []notify.Message) error {
 	return EnqueueTx(ctx, r.tx, msgs)
 }
 
-func (r roundTx) Directory() notify.Directory { return r.tx.Directory() }
+func (r roundTx) Directory() notify.Directory { return &allAdvisers{directory: directory{r.tx.Tx}} }
+
+// allAdvisers is the directory of a round's transaction: its first adviser
+// lookup reads every adviser in one query, since a round notifies thousands
+// of them (one query per finding cost most of opening a large round).
+type allAdvisers struct {
+	directory
+	advisers map[string]notify.Person
+}
+
+func (d *allAdvisers) Adviser(ctx context.Context, code string) (notify.Person, error) {
+	if d.advisers == nil {
+		rows, err := d.q.QueryxContext(ctx, `SELECT a.code, a.name, a.email, u.login, u.email
+			FROM advisers a LEFT JOIN users u ON u.adviser_id = a.id AND u.role = 'adviser'
+			ORDER BY a.code, u.id`)
+		if err != nil {
+			return notify.Person{}, err
+		}
+		defer rows.Close()
+		m := map[string]notify.Person{}
+		for rows.Next() {
+			var code, name, email string
+			var login, userEmail sql.NullString
+			if err := rows.Scan(&code, &name, &email, &login, &userEmail); err != nil {
+				return notify.Person{}, err
+			}
+			if _, seen := m[code]; !seen { // the adviser's first user, as directory.Adviser
+				m[code] = adviserPerson(code, name, email, login, userEmail)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return notify.Person{}, err
+		}
+		d.advisers = m
+	}
+	if p, ok := d.advisers[code]; ok {
+		return p, nil
+	}
+	return d.directory.Adviser(ctx, code) // says it does not exist
+}
 
 type roundRow struct {
 	ID             int64   `db:"id"`
