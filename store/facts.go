@@ -68,9 +68,11 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 		}
 		f.Windows = make([]rules.WindowFacts, len(req.Windows))
 		for i := range f.Windows {
-			f.Windows[i].Kinds = map[rules.Kind]rules.Tally{}
+			// Sized for every kind: growing thousands of maps past their
+			// first group cost more than the aggregate's rows.
+			f.Windows[i].Kinds = make(map[rules.Kind]rules.Tally, nKinds)
 			if f.Adviser != nil {
-				f.Windows[i].Adviser = map[rules.Kind]rules.Tally{}
+				f.Windows[i].Adviser = make(map[rules.Kind]rules.Tally, nKinds)
 			}
 		}
 		if aid.Valid {
@@ -90,10 +92,20 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 		return out, nil
 	}
 
-	// One aggregate scan for every window at once.
+	// One aggregate scan for every window at once; windows starting on the
+	// same day (every window ends on req.End) share their columns.
 	var cols []string
 	var colArgs []any
-	for _, w := range req.Windows {
+	col := make([]int, len(req.Windows)) // window -> its column triple
+	starts := map[string]int{}
+	for i, w := range req.Windows {
+		day := w.From.Format(DateLayout)
+		if c, ok := starts[day]; ok {
+			col[i] = c
+			continue
+		}
+		col[i] = len(starts)
+		starts[day] = col[i]
 		from := DayOf(w.From)
 		cols = append(cols, "count(*) FILTER (WHERE day >= ?)")
 		colArgs = append(colArgs, from)
@@ -112,6 +124,8 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 	}
 	if req.LookbackFrom.IsZero() {
 		cols = append(cols, "NULL")
+	} else if !req.LookbackFrom.After(req.ScanFrom()) {
+		cols = append(cols, "max(day)") // every scanned row is inside the lookback
 	} else {
 		cols = append(cols, "max(day) FILTER (WHERE day >= ?)")
 		colArgs = append(colArgs, DayOf(req.LookbackFrom))
@@ -137,7 +151,7 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 	}
 	defer rows.Close()
 	n := len(req.Windows)
-	counts := make([]int64, 3*n)
+	counts := make([]int64, 3*len(starts))
 	dest := make([]any, 0, 3*n+3)
 	var vid, aid int64
 	var kind string
@@ -154,10 +168,10 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 		k := rules.Kind(kind)
 		for _, i := range served[aid] {
 			for w := 0; w < n; w++ {
-				if counts[3*w] > 0 {
+				if c := 3 * col[w]; counts[c] > 0 {
 					t := out[i].Windows[w].Adviser[k]
-					t.Events += int(counts[3*w])
-					t.Total += int(counts[3*w+1])
+					t.Events += int(counts[c])
+					t.Total += int(counts[c+1])
 					out[i].Windows[w].Adviser[k] = t
 				}
 			}
@@ -169,12 +183,12 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 		}
 		f := &out[i]
 		for w := 0; w < n; w++ {
-			if counts[3*w] > 0 {
+			if c := 3 * col[w]; counts[c] > 0 {
 				t := f.Windows[w].Kinds[k]
-				t.Events += int(counts[3*w])
-				t.Total += int(counts[3*w+1])
+				t.Events += int(counts[c])
+				t.Total += int(counts[c+1])
 				f.Windows[w].Kinds[k] = t
-				f.Windows[w].RecoveredFen += counts[3*w+2]
+				f.Windows[w].RecoveredFen += counts[c+2]
 			}
 		}
 		if f.Last != nil && !last.IsZero() && last.After(f.Last[k]) {
@@ -184,6 +198,9 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 	}
 	return out, rows.Err()
 }
+
+// nKinds is how many activity kinds there are.
+var nKinds = len(rules.Kinds())
 
 // scopeClause is the WHERE condition on villages v selecting the scope.
 func scopeClause(s rules.Scope) (string, []any, error) {
