@@ -556,8 +556,16 @@ func (d *demo) next() error {
 	db := "--db sqlite:" + d.dbPath
 	fmt.Fprintf(w, "演示数据库: %s (回放种子 %d; 同一种子每次回放结果相同)\n", d.dbPath, d.seed)
 	fmt.Fprintln(w, "接下来可以试试 (在源码目录中把 ducha 换成 go run ./cmd/ducha):")
+	verify := "round verify 1"
+	if rounds, err := d.db.Rounds().Rounds(d.e.Ctx); err == nil {
+		for _, r := range rounds {
+			if r.Draw != nil {
+				verify = fmt.Sprintf("round verify %d   # 用种子复核随机抽样", r.ID)
+			}
+		}
+	}
 	for _, c := range []string{
-		"round list", "round show 1", "round verify 2",
+		"round list", "round show 2", verify,
 		"finding list --state accountability", "finding list --colour red",
 		"audit verify",
 		"summary --from 2018-01-01 --to 2018-06-30",
