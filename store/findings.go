@@ -317,8 +317,16 @@ func reserveFindingIDs(ctx context.Context, tx *Tx, n int) ([]int64, error) {
 	return ids, nil
 }
 
-// insertRows writes rows with multi-row INSERTs of at most ~30,000 parameters each.
+// insertRows writes rows with multi-row INSERTs of at most ~30,000
+// parameters each; on PostgreSQL with one COPY, since planning a statement
+// of thousands of VALUES rows cost more than writing them. head is
+// "INSERT INTO table (columns) VALUES ".
 func insertRows(ctx context.Context, tx *Tx, head, tuple string, cols int, rows [][]any) error {
+	if target, ok := strings.CutPrefix(strings.TrimSpace(head), "INSERT INTO "); ok && tx.Dialect == Postgres && len(rows) > 0 {
+		if target, ok = strings.CutSuffix(target, " VALUES"); ok {
+			return copyRows(ctx, tx, "COPY "+target+" FROM STDIN", rows)
+		}
+	}
 	per := 30000 / cols
 	for start := 0; start < len(rows); start += per {
 		chunk := rows[start:min(start+per, len(rows))]
@@ -337,6 +345,22 @@ func insertRows(ctx context.Context, tx *Tx, head, tuple string, cols int, rows 
 		}
 	}
 	return nil
+}
+
+// copyRows streams rows through a PostgreSQL COPY statement.
+func copyRows(ctx context.Context, tx *Tx, copyStmt string, rows [][]any) error {
+	stmt, err := tx.PrepareContext(ctx, copyStmt)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, r := range rows {
+		if _, err := stmt.ExecContext(ctx, r...); err != nil {
+			return err
+		}
+	}
+	_, err = stmt.ExecContext(ctx)
+	return err
 }
 
 // FindingFilter selects findings to list; empty fields select all.
