@@ -209,6 +209,10 @@ func (c *Config) validate(name string, doc *yaml.Node) error {
 	seen := map[string]bool{}
 	for i, s := range c.Schedules {
 		l, col := at("schedules", fmt.Sprint(i))
+		if s == nil { // an empty list item: "schedules:\n  -"
+			errs = append(errs, &Error{name, l, col, fmt.Sprintf("schedules[%d]: 计划为空, 应写明 name、kind 等", i)})
+			continue
+		}
 		if err := s.Validate(); err != nil {
 			key, _, _ := strings.Cut(err.Error(), ":")
 			if kl, kc := at("schedules", fmt.Sprint(i), key); kl != 1 || kc != 1 {
