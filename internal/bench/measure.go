@@ -93,6 +93,7 @@ func (r *run) all(ctx context.Context) error {
 		if err := s.fn(ctx); err != nil {
 			return fmt.Errorf("bench %s: %w", s.name, err)
 		}
+		r.cfg.logf("%s done; peak RSS so far %.0f MB", s.name, peakRSS())
 	}
 	r.add(Figure{Name: "peak RSS (VmHWM)", Value: peakRSS(), Unit: "MB", Target: 300, AtMost: true,
 		Note: "this process; the PDF browser is a separate process"})
