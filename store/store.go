@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -69,7 +70,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 // URLError is a malformed or unsupported database URL: bad input.
 type URLError struct{ URL, Msg string }
 
-func (e *URLError) Error() string  { return fmt.Sprintf("数据库地址 %q 无效: %s", e.URL, e.Msg) }
+func (e *URLError) Error() string  { return fmt.Sprintf("数据库地址 %q 无效: %s", Redact(e.URL), e.Msg) }
 func (e *URLError) BadInput() bool { return true }
 
 // Connect opens url without migrating.
@@ -124,15 +125,16 @@ func Connect(ctx context.Context, rawURL string) (*DB, error) {
 
 // Redact hides the password in a database URL.
 func Redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil {
-		return rawURL
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "<secret>")
-	}
-	return u.String()
+	s := userinfoPassword.ReplaceAllString(rawURL, "${1}<secret>@")
+	return queryPassword.ReplaceAllString(s, "${1}<secret>")
 }
+
+// The password of a URL's userinfo, and lib/pq's password parameter: by
+// pattern, so that a URL that does not parse is redacted too.
+var (
+	userinfoPassword = regexp.MustCompile(`(://[^/@:?#]*:)[^@]*@`)
+	queryPassword    = regexp.MustCompile(`(?i)([?&]password=)[^&#]*`)
+)
 
 // URL is the database's URL with any password redacted.
 func (db *DB) URL() string { return Redact(db.url) }
