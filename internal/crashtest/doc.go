@@ -1,4 +1,5 @@
-// Package crashtest holds ducha's crash and soak tests: they build the ducha
+// Package crashtest holds ducha's crash, soak and end-to-end security
+// tests: they build the ducha
 // binary once, run it as real processes against SQLite and PostgreSQL
 // (DUCHA_TEST_POSTGRES), SIGKILL them at seeded random moments
 // (DUCHA_CRASH_SEED), restart, and check with `ducha audit verify` and row
