@@ -93,6 +93,7 @@ func Evaluate(c *Checklist, p Period, facts []Facts) ([]Violation, error) {
 	machine := &vm.VM{MemoryBudget: memoryBudget}
 	var out []Violation
 	envs := make([]*Env, len(ws))
+	rds := make([]*renderer, len(c.Rules)) // each rule's message renderer, made at its first violation
 	views := make([]view, len(ws))
 	for fi := range facts {
 		f := &facts[fi]
@@ -123,7 +124,7 @@ func Evaluate(c *Checklist, p Period, facts []Facts) ([]Violation, error) {
 		for i := range envs {
 			envs[i] = nil
 		}
-		for _, r := range c.Rules {
+		for ri, r := range c.Rules {
 			if !r.AppliesTo.Match(f.Village) || !r.Window.Complete(end) {
 				continue
 			}
@@ -144,7 +145,12 @@ func Evaluate(c *Checklist, p Period, facts []Facts) ([]Violation, error) {
 			for _, m := range r.measures {
 				measured[m.key] = m.value(*v)
 			}
-			msg, err := render(r.tmpl, r, v, p)
+			if rds[ri] == nil {
+				if rds[ri], err = newRenderer(r.tmpl); err != nil {
+					return nil, err
+				}
+			}
+			msg, err := rds[ri].render(r, v, p)
 			if err != nil {
 				return nil, fmt.Errorf("规则 %s 对村 %s 生成消息失败: %w", r.ID, f.Village.Code, err)
 			}

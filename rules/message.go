@@ -103,11 +103,36 @@ func parseMessage(r *Rule) (*template.Template, error) {
 
 // render executes a rule's template for one village and window.
 func render(t *template.Template, r *Rule, v *view, p Period) (string, error) {
-	t, err := t.Clone()
+	rd, err := newRenderer(t)
 	if err != nil {
 		return "", err
 	}
-	t.Funcs(templateFuncs(v))
+	return rd.render(r, v, p)
+}
+
+// renderer executes one rule's template for many villages: the template is
+// cloned with its functions once, bound to a view each call overwrites
+// (cloning it per message cost more than evaluating the rules). Not safe
+// for concurrent use.
+type renderer struct {
+	t   *template.Template
+	cur view
+}
+
+func newRenderer(t *template.Template) (*renderer, error) {
+	rd := &renderer{}
+	c, err := t.Clone()
+	if err != nil {
+		return nil, err
+	}
+	rd.t = c.Funcs(templateFuncs(&rd.cur))
+	return rd, nil
+}
+
+func (rd *renderer) render(r *Rule, v *view, p Period) (string, error) {
+	rd.cur = *v
+	v = &rd.cur
+	t := rd.t
 	var a Adviser
 	if v.f.Adviser != nil {
 		a = *v.f.Adviser
