@@ -288,6 +288,11 @@ func InsertFindings(ctx context.Context, tx *Tx, fs []*workflow.Finding, at time
 		rectify_workdays, village_id, township_id, adviser_id, evidence, message, repeat_count, state, version,
 		deadline, rejections, summons, escalations, verified_by, created_at, updated_at, last_seq, last_hash,
 		interview_on) VALUES `, fph, cols, frows); err != nil {
+		if IsUniqueViolation(err) {
+			// findings_one_open: another transaction inserted an open finding
+			// for the same village and rule since this one read them.
+			return fmt.Errorf("insert findings: %w", workflow.ErrConflict)
+		}
 		return fmt.Errorf("insert findings: %w", err)
 	}
 	if err := insertRows(ctx, tx, `INSERT INTO finding_history (finding_id, seq, at, actor, actor_role, event,

@@ -70,7 +70,9 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 // URLError is a malformed or unsupported database URL: bad input.
 type URLError struct{ URL, Msg string }
 
-func (e *URLError) Error() string  { return fmt.Sprintf("数据库地址 %q 无效: %s", Redact(e.URL), e.Msg) }
+func (e *URLError) Error() string {
+	return fmt.Sprintf("数据库地址 %q 无效: %s", Redact(e.URL), e.Msg)
+}
 func (e *URLError) BadInput() bool { return true }
 
 // Connect opens url without migrating.

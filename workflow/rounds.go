@@ -223,7 +223,7 @@ func (rs *Rounds) Open(ctx context.Context, req OpenRequest) (*Round, error) {
 		}
 	}
 
-	err = rs.Store.InRoundTx(ctx, func(tx RoundTx) error {
+	write := func(tx RoundTx) error {
 		open, err := tx.OpenFindings(ctx, villages)
 		if err != nil {
 			return err
@@ -300,12 +300,24 @@ func (rs *Rounds) Open(ctx context.Context, req OpenRequest) (*Round, error) {
 			}
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	return r, nil
+	// Another process may transition a finding this round records a repeat
+	// on (a sweep, a supervisor), or open a round that inserts the same new
+	// finding, while this transaction runs: a conflict, after which the
+	// round is written again from fresh reads.
+	for attempt := 1; ; attempt++ {
+		err = rs.Store.InRoundTx(ctx, write)
+		if err == nil {
+			return r, nil
+		}
+		if !errors.Is(err, ErrConflict) || attempt == roundAttempts {
+			return nil, err
+		}
+	}
 }
+
+// roundAttempts bounds the writes of a round that keeps meeting conflicts.
+const roundAttempts = 5
 
 // draw makes the random sample of a round: the schedule's planned seed (its
 // commitment recorded in advance), the seed given, or a fresh one.
