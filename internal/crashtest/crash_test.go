@@ -192,3 +192,53 @@ func TestCrashFindingBurst(t *testing.T) {
 		}
 	})
 }
+
+// TestCrashBulletinPublish kills concurrent `ducha bulletin publish`
+// processes (one per round) at random moments: afterwards the bulletin
+// numbers of the year are gap-free (audit verify), and every publication
+// acknowledged with exit 0 is stored.
+func TestCrashBulletinPublish(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		rng := seed(t)
+		e.writeConfig("rounds: {order_on_open: true, publish_on_close: false}\n")
+		e.load(county{townships: 4, perTownship: 25})
+		const rounds = killPoints * 3
+		for m := 1; m <= rounds; m++ {
+			e.must("round", "open", "--rules", checklist(t), "--period", fmt.Sprintf("2018-%02d-01..2018-%02d-28", (m-1)%12+1, (m-1)%12+1), "--as", "boss")
+		}
+		start := time.Now()
+		e.must("bulletin", "publish", "--round", "1", "--as", "boss")
+		full := time.Since(start)
+		next := 2
+		for k := 0; k < killPoints; k++ {
+			// Two processes contend for the year's counter: each takes longer
+			// than one alone.
+			delay := full/2 + jitter(rng, full*2)
+			ids := []int{next, next + 1}
+			next += 2
+			res := make([]outcome, len(ids))
+			var wg sync.WaitGroup
+			for i, id := range ids {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					res[i] = e.killAfter(delay, "bulletin", "publish", "--round", strconv.Itoa(id), "--as", "boss")
+				}()
+			}
+			wg.Wait()
+			e.audit(fmt.Sprintf("kill point %d (after %v)", k, delay))
+			for i, id := range ids {
+				if o := res[i]; !o.killed && o.code == 0 {
+					if n := e.count(`SELECT COUNT(*) FROM bulletins WHERE round_id = ?`, id); n != 1 {
+						t.Fatalf("kill point %d: bulletin of round %d acknowledged, %d stored\n%s", k, id, n, o.out)
+					}
+				}
+			}
+		}
+		n := e.count(`SELECT COUNT(*) FROM bulletins`)
+		t.Logf("%d bulletins published (one full publication takes %v)", n, full)
+		if n < 2 {
+			t.Fatalf("no publication survived a kill: the kill moments are too early to test anything")
+		}
+	})
+}

@@ -14,16 +14,17 @@ import (
 	"ducha/workflow"
 )
 
-// The simulated half year every serve test runs. At 4,000,000 six months
-// pass in about four seconds of real time, a month in 0.65 s: one process
-// keeps up. Three processes on two cores do not: a tick that takes longer
+// The simulated half year every serve test runs. A tick that takes longer
 // than a simulated month is downtime, after which a schedule catches up
-// once (its latest missed fire), as designed, and earlier fires are skipped.
-// The soak runs at a quarter of that speed (a month in 2.6 s).
+// only its latest missed fire (by design) and earlier fires are skipped. At
+// 4,000,000 (a month in 0.65 s) a restarted process dispatching a backlog on
+// SQLite sometimes skipped one; at 2,000,000 (six months in 8 s, a month in
+// 1.3 s) one process keeps up. Three processes on two cores need
+// 1,000,000 (a month in 2.6 s).
 const (
 	simFrom   = "2018-01-01 00:00"
 	simUntil  = "2018-07-01 00:00"
-	simSpeed  = "4000000"
+	simSpeed  = "2000000"
 	soakSpeed = "1000000"
 )
 
@@ -189,7 +190,7 @@ func TestCrashServeDispatch(t *testing.T) {
 		e.writeConfig(serveConfig(t, s.srv.URL, "240h"))
 		e.load(county{townships: 4, perTownship: 25})
 		for i := 0; i < 3; i++ {
-			d := 500*time.Millisecond + jitter(rng, 3*time.Second)
+			d := time.Second + jitter(rng, 6*time.Second)
 			o := e.killAfter(d, serveArgs(simSpeed)...)
 			if !o.killed && o.code != 0 {
 				t.Fatalf("serve exit %d\n%s", o.code, o.out)
