@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
+
 	"ducha/store"
 )
 
@@ -132,6 +134,44 @@ func TestHostileTextEscaped(t *testing.T) {
 	e.must("summary", "--from", "2018-01-01", "--to", "2018-06-30", "--format", "html", "-o", sum)
 	if b, _ := os.ReadFile(sum); hostileIn(string(b)) != "" || !strings.Contains(string(b), "&lt;") {
 		t.Errorf("summary HTML carries live markup %q", hostileIn(string(b)))
+	}
+
+	// The round's bulletin: HTML escaped, and no cell of its XLSX ledger a
+	// formula (a village named =HYPERLINK(…) stays text).
+	e.must("bulletin", "publish", "--round", "1", "--as", "boss")
+	bh, bx := filepath.Join(e.dir, "b.html"), filepath.Join(e.dir, "b.xlsx")
+	year := fmt.Sprint(e.count(`SELECT year FROM bulletins WHERE seq = 1`))
+	e.must("bulletin", "show", "1", "--year", year, "--format", "html", "-o", bh)
+	e.must("bulletin", "show", "1", "--year", year, "--format", "xlsx", "-o", bx)
+	if b, _ := os.ReadFile(bh); hostileIn(string(b)) != "" {
+		t.Errorf("bulletin HTML carries live markup %q", hostileIn(string(b)))
+	}
+	x, err := excelize.OpenFile(bx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	cells, eq := 0, 0
+	for _, sheet := range x.GetSheetList() {
+		rows, err := x.GetRows(sheet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r, row := range rows {
+			for c := range row {
+				name, _ := excelize.CoordinatesToCellName(c+1, r+1)
+				if f, _ := x.GetCellFormula(sheet, name); f != "" {
+					t.Errorf("bulletin XLSX %s!%s is a formula: %s", sheet, name, f)
+				}
+				cells++
+				if strings.HasPrefix(row[c], "=") {
+					eq++
+				}
+			}
+		}
+	}
+	if cells == 0 || eq == 0 {
+		t.Errorf("the bulletin XLSX has %d cells, %d starting with =: the hostile names never reached it", cells, eq)
 	}
 
 	base := e.startServe()
