@@ -22,8 +22,8 @@ func TestBenchSmoke(t *testing.T) {
 			url := testdb.URL(t, d)
 			var log bytes.Buffer
 			rep, err := bench.Run(context.Background(), bench.Config{
-				DB: url, Villages: 120, Activities: 3000, Seed: 7, NoPDF: true,
-				Duration: 100 * time.Millisecond, Requests: 50, TempDir: t.TempDir(), Log: &log,
+				DB: url, Villages: 60, Activities: 1500, Seed: 7, NoPDF: true,
+				Duration: 100 * time.Millisecond, Requests: 30, TempDir: t.TempDir(), Log: &log,
 			})
 			if err != nil {
 				t.Fatalf("%v\n%s", err, log.String())
@@ -81,7 +81,7 @@ func TestBenchSmoke(t *testing.T) {
 			}
 			defer db.Close()
 			var n int
-			if err := db.X.Get(&n, "SELECT count(*) FROM activities"); err != nil || n != 3000 {
+			if err := db.X.Get(&n, "SELECT count(*) FROM activities"); err != nil || n != 1500 {
 				t.Fatalf("activities after the refused run: %d, %v", n, err)
 			}
 		})
