@@ -70,6 +70,9 @@ type env struct {
 }
 
 func newEnv(t *testing.T, d store.Dialect) *env {
+	if testing.Short() {
+		t.Skip("real processes and kill points: skipped with -short")
+	}
 	dir := t.TempDir()
 	return &env{t: t, dialect: d, url: testdb.URL(t, d), dir: dir, config: filepath.Join(dir, "ducha.yaml")}
 }
