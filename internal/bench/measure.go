@@ -392,7 +392,61 @@ func (r *run) transitions(ctx context.Context) error {
 		}
 		r.add(f)
 	}
+	if r.db.Dialect != store.Postgres {
+		return nil
+	}
+	limit, err := r.transitionLimit(ctx, 8)
+	if err != nil {
+		return err
+	}
+	r.add(Figure{Name: "transitions: database limit, concurrency 8", Value: limit, Unit: "/s",
+		Note: "a bare UPDATE of a row and INSERT of a log row per transaction, one statement, same server"})
 	return nil
+}
+
+// transitionLimit is the database's own rate of the transaction a
+// transition is at its core — update one row, append one row — without
+// ducha: one statement per transaction, conc workers each on a row of its
+// own, on scratch tables dropped after.
+func (r *run) transitionLimit(ctx context.Context, conc int) (float64, error) {
+	for _, q := range []string{
+		`CREATE TABLE bench_limit_row (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)`,
+		`CREATE TABLE bench_limit_log (id BIGSERIAL PRIMARY KEY, row_id INTEGER NOT NULL, v INTEGER NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+		fmt.Sprintf(`INSERT INTO bench_limit_row SELECT g, 0 FROM generate_series(1, %d) g`, conc),
+	} {
+		if _, err := r.db.X.ExecContext(ctx, q); err != nil {
+			return 0, err
+		}
+	}
+	defer r.db.X.ExecContext(context.WithoutCancel(ctx), `DROP TABLE bench_limit_row, bench_limit_log`)
+	stmt, err := r.db.X.PrepareContext(ctx, `WITH u AS (UPDATE bench_limit_row SET v = v + 1 WHERE id = $1 RETURNING id, v)
+		INSERT INTO bench_limit_log (row_id, v) SELECT id, v FROM u`)
+	if err != nil {
+		return 0, err
+	}
+	defer stmt.Close()
+	var done atomic.Int64
+	var firstErr error
+	var once sync.Once
+	deadline := time.Now().Add(r.cfg.Duration)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range conc {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				if _, err := stmt.ExecContext(ctx, w+1); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return 0, firstErr
+	}
+	return float64(done.Load()) / time.Since(start).Seconds(), nil
 }
 
 // dispatch delivers the round's messages to the local webhook sink with
