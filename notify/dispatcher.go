@@ -105,7 +105,33 @@ func (d *Dispatcher) RunOnce(ctx context.Context, now time.Time) (int, error) {
 	if err != nil || len(msgs) == 0 {
 		return 0, err
 	}
-	outcomes := make([]Outcome, len(msgs))
+	// Outcomes are recorded as deliveries finish, a group at a time (group
+	// commit): a crash re-sends at most the messages in flight and the group
+	// being written, not the whole batch.
+	done := make(chan Outcome, len(msgs))
+	recorded := make(chan error, 1)
+	go func() {
+		var firstErr error
+		for o := range done {
+			group := []Outcome{o}
+		drain:
+			for {
+				select {
+				case o, ok := <-done:
+					if !ok {
+						break drain
+					}
+					group = append(group, o)
+				default:
+					break drain
+				}
+			}
+			if err := d.Outbox.Record(context.WithoutCancel(ctx), group); err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}
+		recorded <- firstErr
+	}()
 	// A send must finish while the claim holds, or another dispatcher may
 	// deliver the message again: none starts later than a send timeout
 	// before the lease ends. Measured in real elapsed time, like the send
@@ -114,21 +140,22 @@ func (d *Dispatcher) RunOnce(ctx context.Context, now time.Time) (int, error) {
 	budget := d.Config.Lease - d.Config.SendTimeout
 	sem := make(chan struct{}, d.Config.Workers)
 	var wg sync.WaitGroup
-	for i, m := range msgs {
+	for _, m := range msgs {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			if time.Since(started) > budget {
-				outcomes[i] = Outcome{ID: m.ID, Attempt: m.Attempts, Started: now, State: Pending,
+				done <- Outcome{ID: m.ID, Attempt: m.Attempts, Started: now, State: Pending,
 					NextAttemptAt: now, Error: "not attempted: the claim's lease ran short"}
 				return
 			}
-			outcomes[i] = d.deliver(ctx, m, now)
+			done <- d.deliver(ctx, m, now)
 		}()
 	}
 	wg.Wait()
-	if err := d.Outbox.Record(context.WithoutCancel(ctx), outcomes); err != nil {
+	close(done)
+	if err := <-recorded; err != nil {
 		return 0, fmt.Errorf("record deliveries: %w", err)
 	}
 	return len(msgs), nil
