@@ -30,5 +30,9 @@ bench: build
 	  env -u DUCHA_TEST_POSTGRES DUCHA_PG_DURABLE=1 scripts/with-postgres.sh \
 	    sh -c 'bin/ducha bench --db "$$DUCHA_TEST_POSTGRES" $(BENCH_ARGS)'; fi
 
+# Every fuzz target briefly (their seed corpora also run in `make test`).
+fuzz:
+	scripts/fuzz-smoke.sh
+
 clean:
 	rm -rf bin
