@@ -65,6 +65,21 @@ func (e *Env) Calendar() (*workflow.Calendar, error) {
 	return workflow.NewCalendar(years...), nil
 }
 
+// openAs opens the database and reads the user who acts (login "system"
+// is the engine); the caller closes the database.
+func (e *Env) openAs(login string) (*store.DB, *workflow.User, error) {
+	db, err := e.OpenDB()
+	if err != nil {
+		return nil, nil, err
+	}
+	actor, err := db.UserByLogin(e.Ctx, login)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, actor, nil
+}
+
 // lifecycle wires the finding lifecycle with the config's policy, the
 // calendar and the command's clock.
 func (e *Env) lifecycle(db *store.DB) (*workflow.Lifecycle, *store.Findings, error) {

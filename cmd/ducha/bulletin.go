@@ -74,15 +74,11 @@ func bulletinPublish(e *Env, args []string) error {
 	} else if len(pos) > 0 || *round <= 0 || *as == "" {
 		return usagef("用法: ducha bulletin publish --round ID --as LOGIN")
 	}
-	db, err := e.OpenDB()
+	db, actor, err := e.openAs(*as)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	actor, err := db.UserByLogin(e.Ctx, *as)
-	if err != nil {
-		return err
-	}
 	p, err := e.publisher(db)
 	if err != nil {
 		return err
@@ -240,15 +236,11 @@ func bulletinCorrect(e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := e.OpenDB()
+	db, actor, err := e.openAs(*as)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	actor, err := db.UserByLogin(e.Ctx, *as)
-	if err != nil {
-		return err
-	}
 	p, err := e.publisher(db)
 	if err != nil {
 		return err

@@ -302,15 +302,11 @@ func findingEvent(e *Env, ev workflow.Event, args []string) error {
 			return usagef("--time: %v", err)
 		}
 	}
-	db, err := e.OpenDB()
+	db, actor, err := e.openAs(*as)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	actor, err := db.UserByLogin(e.Ctx, *as)
-	if err != nil {
-		return err
-	}
 	l, _, err := e.lifecycle(db)
 	if err != nil {
 		return err

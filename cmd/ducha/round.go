@@ -109,15 +109,11 @@ func roundOpen(e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := e.OpenDB()
+	db, actor, err := e.openAs(*as)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	actor, err := db.UserByLogin(e.Ctx, *as)
-	if err != nil {
-		return err
-	}
 	rs, err := e.rounds(db)
 	if err != nil {
 		return err
@@ -186,15 +182,11 @@ func roundClose(e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := e.OpenDB()
+	db, actor, err := e.openAs(*as)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	actor, err := db.UserByLogin(e.Ctx, *as)
-	if err != nil {
-		return err
-	}
 	rs, err := e.rounds(db)
 	if err != nil {
 		return err
