@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/looplab/fsm"
@@ -291,7 +292,9 @@ type request struct {
 
 // newFSM builds the lifecycle fsm in state s with a before_<event> guard for
 // every event of the table.
-func newFSM(s State) *fsm.FSM {
+// fsmTable is the lifecycle table as looplab/fsm takes it, with a guard in
+// before_<event> for every event; built once, shared by every machine.
+var fsmTable = sync.OnceValues(func() ([]fsm.EventDesc, map[string]fsm.Callback) {
 	descs := make([]fsm.EventDesc, 0, len(LifecycleTable))
 	callbacks := map[string]fsm.Callback{}
 	for _, spec := range LifecycleTable {
@@ -307,6 +310,13 @@ func newFSM(s State) *fsm.FSM {
 			}
 		}
 	}
+	return descs, callbacks
+})
+
+// newFSM is a machine in state s (the fsm keeps no state of ours: it is
+// rebuilt from the stored state for every event).
+func newFSM(s State) *fsm.FSM {
+	descs, callbacks := fsmTable()
 	return fsm.NewFSM(string(s), descs, callbacks)
 }
 
