@@ -94,13 +94,50 @@ func (r *findingRow) finding() *workflow.Finding {
 	}
 }
 
-const pgTransition = `WITH u AS (
+// The PostgreSQL transition: the guarded UPDATE as a CTE, then the history
+// row inserted from it, so that a stale version writes nothing.
+const (
+	pgTransitionUpdate = `WITH u AS (
 	UPDATE findings SET state = $3, version = version + 1, deadline = $4, rejections = $5, summons = $6,
 		escalations = $7, verified_by = $8, interview_on = $9, reminded_for = $10, updated_at = $11,
 		last_seq = $12, last_hash = $13, repeat_count = $21
-	WHERE id = $1 AND version = $2 RETURNING id)
-INSERT INTO finding_history (finding_id, seq, at, actor, actor_role, event, from_state, to_state, comment, payload, prev_hash, hash)
+	WHERE id = $1 AND version = $2 RETURNING id)`
+	pgTransitionHistory = `INSERT INTO finding_history (finding_id, seq, at, actor, actor_role, event, from_state, to_state, comment, payload, prev_hash, hash)
 SELECT id, $12, $11, $14, $15, $16, $17, $3, $18, $19, $20, $13 FROM u`
+	pgTransition = pgTransitionUpdate + "\n" + pgTransitionHistory
+)
+
+// pgTransitionWithMessages is the transition and its outbox messages in
+// one statement (one round trip): the history and the messages are inserted
+// only when the guarded UPDATE matched; it returns how many findings it
+// updated (0 on a stale version).
+func pgTransitionWithMessages(t *workflow.Transition) (string, []any, error) {
+	args := transitionArgs(t)
+	var q strings.Builder
+	q.WriteString(pgTransitionUpdate + ",\nh AS (" + pgTransitionHistory + " RETURNING finding_id),\n")
+	q.WriteString(`o AS (INSERT INTO outbox (kind, cause, recipient, address, channel, subject, body,
+		state, attempts, next_attempt_at, created_at, queued_at)
+	SELECT kind, cause, recipient, address, channel, subject, body, 'pending', 0, next_at, created_at, queued_at
+	FROM (VALUES `)
+	for i, m := range t.Messages {
+		row, err := outboxValues(m)
+		if err != nil {
+			return "", nil, err
+		}
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, CAST($%d AS timestamptz), CAST($%d AS timestamptz), CAST($%d AS timestamptz))",
+			n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10)
+		args = append(args, row...)
+	}
+	q.WriteString(`) AS v (kind, cause, recipient, address, channel, subject, body, next_at, created_at, queued_at)
+	WHERE EXISTS (SELECT 1 FROM u)
+	ON CONFLICT (cause, recipient, channel) DO NOTHING RETURNING 1)
+SELECT count(*) FROM u`)
+	return q.String(), args, nil
+}
 
 func (s *Findings) prepare(ctx context.Context) error {
 	s.once.Do(func() {
@@ -145,6 +182,23 @@ func (s *Findings) Transition(ctx context.Context, t *workflow.Transition) error
 	if s.db.Dialect == Postgres && len(t.Messages) == 0 {
 		res, err := s.pgTrans.ExecContext(ctx, transitionArgs(t)...)
 		return transitionResult(t, res, err)
+	}
+	if s.db.Dialect == Postgres && len(t.Messages) <= 500 {
+		q, args, err := pgTransitionWithMessages(t)
+		if err != nil {
+			return err
+		}
+		var n int
+		if err := s.db.X.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+			if IsUniqueViolation(err) {
+				return workflow.ErrConflict
+			}
+			return fmt.Errorf("finding %d %s: %w", t.Finding.ID, t.Entry.Event, err)
+		}
+		if n != 1 {
+			return workflow.ErrConflict
+		}
+		return nil
 	}
 	return s.db.InTx(ctx, func(tx *Tx) error {
 		if err := TransitionTx(ctx, tx, t); err != nil {

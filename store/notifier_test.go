@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,47 @@ func TestTransitionsEnqueueTheirMessages(t *testing.T) {
 		}
 		if digests != 1 || len(after)-len(msgs) != 1 {
 			t.Fatalf("digest built twice enqueued %d messages, %d of them digests; want one", len(after)-len(msgs), digests)
+		}
+	})
+}
+
+// TestStaleTransitionWritesNoMessage: a transition on a stale version is a
+// conflict and leaves neither its history row nor its messages behind.
+func TestStaleTransitionWritesNoMessage(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		smallCounty(t, db)
+		router, _ := notify.NewRouter(notify.DefaultConfig())
+		n := &workflow.RouterNotifier{Router: router, Calendar: workflow.DefaultCalendar()}
+		rs := newRounds(t, db)
+		rs.Lifecycle.Notifier, rs.Lifecycle.Directory = n, db.Directory()
+		now := time.Date(2018, 4, 2, 9, 0, 0, 0, workflow.Shanghai)
+		if _, err := rs.Open(ctx, openReq(t, "all", now)); err != nil {
+			t.Fatal(err)
+		}
+		fs, _ := store.NewFindings(db).List(ctx, store.FindingFilter{Adviser: "A1"})
+		adviser := workflow.User{Login: "a1", Role: workflow.AdviserRole, Adviser: "A1"}
+		boss := workflow.User{Login: "boss", Role: workflow.Supervisor}
+		tr, err := rs.Lifecycle.FireOn(ctx, adviser, fs[0], workflow.Respond, workflow.Input{Comment: "已整改"}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stale := *tr.Finding
+		if _, err := rs.Lifecycle.FireOn(ctx, boss, tr.Finding, workflow.Reject, workflow.Input{Reason: "不足"}, now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := db.Outbox().List(ctx, store.OutboxFilter{})
+		_, err = rs.Lifecycle.FireOn(ctx, boss, &stale, workflow.Reject, workflow.Input{Reason: "再次退回"}, now.Add(2*time.Minute))
+		if !errors.Is(err, workflow.ErrConflict) {
+			t.Fatalf("stale reject: %v, want a conflict", err)
+		}
+		after, _ := db.Outbox().List(ctx, store.OutboxFilter{})
+		if len(after) != len(before) {
+			t.Fatalf("a refused transition left %d messages", len(after)-len(before))
+		}
+		h, _ := store.NewFindings(db).History(ctx, fs[0].ID)
+		if len(h) != 4 { // discover, order, respond, reject
+			t.Fatalf("history has %d rows after a refused transition, want 4", len(h))
 		}
 	})
 }

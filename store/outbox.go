@@ -32,23 +32,15 @@ func EnqueueTx(ctx context.Context, tx *Tx, msgs []notify.Message) error {
 			state, attempts, next_attempt_at, created_at, queued_at) VALUES `)
 		args := make([]any, 0, len(part)*cols)
 		for i, m := range part {
-			if m.CreatedAt.IsZero() || m.Cause == "" || m.Recipient == "" || m.Channel == "" {
-				return fmt.Errorf("enqueue %s message %q to %q over %q: cause, recipient, channel and created_at are required",
-					m.Kind, m.Cause, m.Recipient, m.Channel)
-			}
-			next, queued := m.NextAttemptAt, m.QueuedAt
-			if next.IsZero() {
-				next = m.CreatedAt
-			}
-			if queued.IsZero() {
-				queued = m.CreatedAt
+			row, err := outboxValues(m)
+			if err != nil {
+				return err
 			}
 			if i > 0 {
 				q.WriteString(", ")
 			}
 			q.WriteString("(?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)")
-			args = append(args, string(m.Kind), m.Cause, m.Recipient, m.Address, m.Channel, m.Subject, m.Body,
-				Instant(next), Instant(m.CreatedAt), Instant(queued))
+			args = append(args, row...)
 		}
 		q.WriteString(" ON CONFLICT (cause, recipient, channel) DO NOTHING")
 		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
@@ -56,6 +48,25 @@ func EnqueueTx(ctx context.Context, tx *Tx, msgs []notify.Message) error {
 		}
 	}
 	return nil
+}
+
+// outboxValues is a message's values for the outbox's kind, cause, recipient,
+// address, channel, subject, body, next_attempt_at, created_at and
+// queued_at; a message without its cause, recipient, channel or time is refused.
+func outboxValues(m notify.Message) ([]any, error) {
+	if m.CreatedAt.IsZero() || m.Cause == "" || m.Recipient == "" || m.Channel == "" {
+		return nil, fmt.Errorf("enqueue %s message %q to %q over %q: cause, recipient, channel and created_at are required",
+			m.Kind, m.Cause, m.Recipient, m.Channel)
+	}
+	next, queued := m.NextAttemptAt, m.QueuedAt
+	if next.IsZero() {
+		next = m.CreatedAt
+	}
+	if queued.IsZero() {
+		queued = m.CreatedAt
+	}
+	return []any{string(m.Kind), m.Cause, m.Recipient, m.Address, m.Channel, m.Subject, m.Body,
+		Instant(next), Instant(m.CreatedAt), Instant(queued)}, nil
 }
 
 // Enqueue writes msgs into the outbox in a transaction of its own.
