@@ -10,29 +10,19 @@ import (
 	"time"
 
 	"ducha/notify"
+	"ducha/rules"
 )
 
-// Severity grades a rule and so its findings (一般, 较重, 严重).
-type Severity string
+// Severity grades a rule and so its findings (一般, 较重, 严重); the rules
+// package defines it, since the checklist names it.
+type Severity = rules.Severity
 
+// The severities.
 const (
-	General Severity = "general" // 一般
-	Serious Severity = "serious" // 较重
-	Severe  Severity = "severe"  // 严重
+	General = rules.General // 一般
+	Serious = rules.Serious // 较重
+	Severe  = rules.Severe  // 严重
 )
-
-// Label is the severity's Chinese name.
-func (s Severity) Label() string {
-	switch s {
-	case General:
-		return "一般"
-	case Serious:
-		return "较重"
-	case Severe:
-		return "严重"
-	}
-	return string(s)
-}
 
 // Within is a rectification period: N working days, or N calendar days.
 type Within struct {

@@ -369,7 +369,7 @@ func findingOf(roundID int64, v rules.Violation) (*Finding, error) {
 		return nil, fmt.Errorf("violation %s/%s: %w", v.RuleID, v.VillageCode, err)
 	}
 	return &Finding{
-		RoundID: roundID, RuleID: v.RuleID, RuleTitle: v.Title, Severity: Severity(v.Severity),
+		RoundID: roundID, RuleID: v.RuleID, RuleTitle: v.Title, Severity: v.Severity,
 		Rectify: Within{N: v.RectifyWithin.N, Workdays: v.RectifyWithin.Workdays},
 		Village: v.VillageCode, Adviser: v.AdviserCode, Evidence: measured, Message: v.Message,
 	}, nil
