@@ -114,10 +114,8 @@ func bulletinList(e *Env, args []string) error {
 	fs := newFlags(e, "bulletin list", "[--year Y] [--json]")
 	year := fs.Int("year", 0, "只列出该年的通报")
 	asJSON := fs.Bool("json", false, "以 JSON 输出")
-	if pos, err := parseFlags(fs, args); err != nil {
+	if err := noArgs(fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return usagef("bulletin list 不接受位置参数")
 	}
 	db, err := e.OpenDB()
 	if err != nil {

@@ -236,3 +236,15 @@ func oneArg(fs *flag.FlagSet, args []string) (string, error) {
 	}
 	return pos[0], nil
 }
+
+// noArgs parses args, which must hold flags only.
+func noArgs(fs *flag.FlagSet, args []string) error {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("%s 不接受位置参数 %q", fs.Name(), pos)
+	}
+	return nil
+}

@@ -8,7 +8,7 @@ func init() {
 		summary: "创建或升级数据库结构 (打开数据库时也会自动执行)",
 		run: func(e *Env, args []string) error {
 			fs := newFlags(e, "migrate", "")
-			if _, err := parseFlags(fs, args); err != nil {
+			if err := noArgs(fs, args); err != nil {
 				return err
 			}
 			db, err := e.OpenDB()

@@ -202,10 +202,8 @@ func roundClose(e *Env, args []string) error {
 func roundList(e *Env, args []string) error {
 	fs := newFlags(e, "round list", "[--json]")
 	asJSON := fs.Bool("json", false, "以 JSON 输出")
-	if pos, err := parseFlags(fs, args); err != nil {
+	if err := noArgs(fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return usagef("round list 不接受位置参数")
 	}
 	db, err := e.OpenDB()
 	if err != nil {

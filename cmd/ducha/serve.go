@@ -40,10 +40,8 @@ func runServe(e *Env, args []string) error {
 	simFrom := fs.String("simulate-from", "", `模拟时钟的起点 "YYYY-MM-DD HH:MM" (北京时间), 用于演示和测试`)
 	speed := fs.Float64("speed", 3600, "模拟时钟的倍速: 每真实 1 秒走过的模拟秒数")
 	until := fs.String("until", "", `模拟时钟走到此时刻后停止服务 "YYYY-MM-DD HH:MM"`)
-	if pos, err := parseFlags(fs, args); err != nil {
+	if err := noArgs(fs, args); err != nil {
 		return err
-	} else if len(pos) > 0 {
-		return usagef("serve 不接受位置参数 %q", pos)
 	}
 	cfg, err := e.Config()
 	if err != nil {
