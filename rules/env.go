@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,89 +70,88 @@ type view struct {
 	end time.Time
 }
 
-func (v view) events(kinds []Kind) int {
-	n := 0
-	for k, t := range v.w.Kinds {
-		if matches(kinds, k) {
-			n += t.Events
-		}
+func (v view) events(kinds []Kind) int { return sumTallies(&v.w.Kinds, kinds, false) }
+
+func (v view) adviserEvents(kinds []Kind) int { return adviserEvents(v.w, kinds) }
+
+func adviserEvents[S ~string](w *WindowFacts, kinds []S) int {
+	if w.Adviser == nil {
+		return 0
 	}
-	return n
+	return sumTallies(w.Adviser, kinds, false)
 }
 
-func (v view) adviserEvents(kinds []Kind) int {
-	n := 0
-	for k, t := range v.w.Adviser {
-		if matches(kinds, k) {
-			n += t.Events
-		}
-	}
-	return n
-}
-
-func (v view) total(kinds []Kind) int {
-	n := 0
-	for k, t := range v.w.Kinds {
-		if matches(kinds, k) {
-			n += t.Total
-		}
-	}
-	return n
-}
+func (v view) total(kinds []Kind) int { return sumTallies(&v.w.Kinds, kinds, true) }
 
 func (v view) recovered() float64 { return float64(v.w.RecoveredFen) / 100 }
 
 // last is the newest record of the kinds within the lookback, if any.
-func (v view) last(kinds []Kind) (time.Time, bool) {
+func (v view) last(kinds []Kind) (time.Time, bool) { return lastOf(v.f, kinds) }
+
+func (v view) daysSince(kinds []Kind) int { return daysSince(v.f, kinds, v.end) }
+
+// sumTallies sums the events (or totals) of the kinds in ts: every kind
+// when none is given, a kind listed twice once. Kinds are codes, as
+// compiled programs pass them; S lets expr's []string through unconverted.
+func sumTallies[S ~string](ts *Tallies, kinds []S, total bool) int {
+	n := 0
+	pick := func(t Tally) int {
+		if total {
+			return t.Total
+		}
+		return t.Events
+	}
+	if len(kinds) == 0 {
+		for _, t := range ts {
+			n += pick(t)
+		}
+		return n
+	}
+	for j, k := range kinds {
+		if i := Kind(k).Index(); i >= 0 && !slices.Contains(kinds[:j], k) {
+			n += pick(ts[i])
+		}
+	}
+	return n
+}
+
+// lastOf is the newest of f.Last over the kinds (every kind when none).
+func lastOf[S ~string](f *Facts, kinds []S) (time.Time, bool) {
 	var best time.Time
-	for k, d := range v.f.Last {
-		if matches(kinds, k) && d.After(best) {
-			best = d
+	if len(kinds) == 0 {
+		for _, d := range f.Last {
+			if d.After(best) {
+				best = d
+			}
+		}
+	}
+	for _, k := range kinds {
+		if i := Kind(k).Index(); i >= 0 && f.Last[i].After(best) {
+			best = f.Last[i]
 		}
 	}
 	return best, !best.IsZero()
 }
 
-func (v view) daysSince(kinds []Kind) int {
-	d, ok := v.last(kinds)
+func daysSince[S ~string](f *Facts, kinds []S, end time.Time) int {
+	d, ok := lastOf(f, kinds)
 	if !ok {
 		return Never
 	}
-	return int(civil(v.end).Sub(d).Hours() / 24)
-}
-
-func matches(kinds []Kind, k Kind) bool {
-	if len(kinds) == 0 {
-		return true
-	}
-	for _, x := range kinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
-}
-
-// asKinds converts normalised arguments; compiled programs only pass codes.
-func asKinds(ss []string) []Kind {
-	ks := make([]Kind, len(ss))
-	for i, s := range ss {
-		ks[i] = Kind(s)
-	}
-	return ks
+	return int(civil(end).Sub(d).Hours() / 24)
 }
 
 func (v view) env() *Env {
 	e := &Env{
 		Village:       v.f.Village,
 		Assigned:      v.f.Adviser != nil,
-		Events:        func(k ...string) int { return v.events(asKinds(k)) },
-		Total:         func(k ...string) int { return v.total(asKinds(k)) },
-		AdviserEvents: func(k ...string) int { return v.adviserEvents(asKinds(k)) },
+		Events:        func(k ...string) int { return sumTallies(&v.w.Kinds, k, false) },
+		Total:         func(k ...string) int { return sumTallies(&v.w.Kinds, k, true) },
+		AdviserEvents: func(k ...string) int { return adviserEvents(v.w, k) },
 		Recovered:     v.recovered,
-		DaysSince:     func(k ...string) int { return v.daysSince(asKinds(k)) },
+		DaysSince:     func(k ...string) int { return daysSince(v.f, k, v.end) },
 		Last: func(k ...string) any {
-			if d, ok := v.last(asKinds(k)); ok {
+			if d, ok := lastOf(v.f, k); ok {
 				return d
 			}
 			return nil

@@ -2,7 +2,10 @@ package rules
 
 import (
 	"fmt"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr/vm"
 )
@@ -83,23 +86,54 @@ func (c *Checklist) uses(fns ...string) bool {
 // is not over on the period end is not checked. Violations come in the order
 // of facts, then of rules. An error means a condition failed at run time
 // (e.g. a hostile expression exceeded its memory budget).
+//
+// Villages are evaluated in parallel, one chunk per CPU; the result does
+// not depend on how many.
 func Evaluate(c *Checklist, p Period, facts []Facts) ([]Violation, error) {
 	ws := c.windows()
 	idx := make(map[Window]int, len(ws))
 	for i, w := range ws {
 		idx[w] = i
 	}
+	for i := range facts {
+		if len(facts[i].Windows) != len(ws) {
+			return nil, fmt.Errorf("rules: facts of village %s have %d windows, the checklist uses %d", facts[i].Village.Code, len(facts[i].Windows), len(ws))
+		}
+	}
+	// Chunks of at least minChunk villages: below that a goroutine costs
+	// more than it saves.
+	const minChunk = 2000
+	workers := min(runtime.GOMAXPROCS(0), (len(facts)+minChunk-1)/minChunk)
+	if workers <= 1 {
+		return evaluate(c, p, idx, facts)
+	}
+	outs := make([][]Violation, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	size := (len(facts) + workers - 1) / workers
+	for w := range workers {
+		chunk := facts[min(w*size, len(facts)):min((w+1)*size, len(facts))]
+		wg.Go(func() { outs[w], errs[w] = evaluate(c, p, idx, chunk) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the first village's error, as one goroutine would report
+		}
+	}
+	return slices.Concat(outs...), nil
+}
+
+// evaluate is Evaluate over one chunk of villages, in one goroutine.
+func evaluate(c *Checklist, p Period, idx map[Window]int, facts []Facts) ([]Violation, error) {
 	end := civil(p.To)
 	machine := &vm.VM{MemoryBudget: memoryBudget}
 	var out []Violation
-	envs := make([]*Env, len(ws))
+	envs := make([]*Env, len(idx))
 	rds := make([]*renderer, len(c.Rules)) // each rule's message renderer, made at its first violation
-	views := make([]view, len(ws))
+	views := make([]view, len(idx))
 	for fi := range facts {
 		f := &facts[fi]
-		if len(f.Windows) != len(ws) {
-			return nil, fmt.Errorf("rules: facts of village %s have %d windows, the checklist uses %d", f.Village.Code, len(f.Windows), len(ws))
-		}
 		applies := false
 		for _, r := range c.Rules {
 			if r.AppliesTo.Match(f.Village) {

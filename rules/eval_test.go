@@ -2,6 +2,8 @@ package rules
 
 import (
 	"fmt"
+	"os"
+	"runtime"
 	"reflect"
 	"strings"
 	"testing"
@@ -208,5 +210,58 @@ func TestHostileExpressionsAreBounded(t *testing.T) {
 	}
 	if time.Since(start) > 2*time.Second {
 		t.Errorf("hostile loop took %s", time.Since(start))
+	}
+}
+
+// TestParallelEvaluationEqualsSequential evaluates enough villages for
+// Evaluate to split them across goroutines and compares the result, order
+// included, with one sequential pass over the same facts.
+func TestParallelEvaluationEqualsSequential(t *testing.T) {
+	src, err := os.ReadFile("../testdata/rules/checklist-2018.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse("checklist-2018.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Period{From: time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2018, 6, 30, 0, 0, 0, 0, time.UTC)}
+	const n = 9000
+	villages := make([]Village, n)
+	advisers := map[string]*Adviser{}
+	var recs []Record
+	for i := range villages {
+		v := Village{Code: fmt.Sprintf("V%05d", i), Name: fmt.Sprintf("村%d", i), Township: fmt.Sprintf("镇%d", i%7), Poverty: i%3 > 0}
+		villages[i] = v
+		if i%11 == 0 {
+			continue // no adviser
+		}
+		a := &Adviser{Code: fmt.Sprintf("A%05d", i/3), Name: fmt.Sprintf("顾问%d", i/3), Phone: "1"}
+		advisers[v.Code] = a
+		for j := range i % 9 {
+			recs = append(recs, Record{Adviser: a.Code, Village: v.Code, Kind: Kinds()[(i+j)%NumKinds],
+				Day: time.Date(2018, time.Month(1+(i*j)%6), 1+j, 0, 0, 0, 0, time.UTC), Count: 1 + j})
+		}
+	}
+	facts := TallyFacts(c.Request(p, Scope{}), villages, advisers, recs)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // four chunks whatever the machine
+	got, err := Evaluate(c, p, facts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := c.windows()
+	idx := make(map[Window]int, len(ws))
+	for i, w := range ws {
+		idx[w] = i
+	}
+	want, err := evaluate(c, p, idx, facts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) < n/2 {
+		t.Fatalf("only %d violations: the test no longer exercises much", len(want))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("parallel evaluation differs from sequential: %d vs %d violations", len(got), len(want))
 	}
 }

@@ -33,14 +33,26 @@ type Tally struct {
 	Total  int
 }
 
+// Tallies holds one Tally per activity kind, indexed by Kind.Index: a
+// fixed array, so that the facts of a province are a few flat blocks of
+// memory rather than hundreds of thousands of small maps.
+type Tallies [NumKinds]Tally
+
+// Add adds t to kind k's tally.
+func (ts *Tallies) Add(k int, t Tally) {
+	ts[k].Events += t.Events
+	ts[k].Total += t.Total
+}
+
 // WindowFacts are a village's records within one window.
 type WindowFacts struct {
-	Kinds        map[Kind]Tally
+	Kinds        Tallies
 	RecoveredFen int64 // economic loss recovered, in fen, over all kinds
 	// Adviser tallies the records of the village's adviser (the one active on
 	// the period end) in ANY village, for adviser-level duties such as
-	// training; nil when the village has no adviser.
-	Adviser map[Kind]Tally
+	// training; nil when the village has no adviser. The villages an adviser
+	// serves share one Tallies.
+	Adviser *Tallies
 }
 
 // Facts are everything the checklist may ask about one village for one
@@ -50,9 +62,17 @@ type Facts struct {
 	Adviser *Adviser // the adviser active on the period end; nil when none
 	// Windows parallels FactsRequest.Windows.
 	Windows []WindowFacts
-	// Last is the date of the newest record of each kind within
-	// FactsRequest.LookbackFrom..End (nil map when no lookback was asked).
-	Last map[Kind]time.Time
+	// Last is the date of the newest record of each kind (by Kind.Index)
+	// within FactsRequest.LookbackFrom..End; zero when none, and always zero
+	// when no lookback was asked.
+	Last [NumKinds]time.Time
+}
+
+// NoteLast records day as a record of kind k: Last keeps the newest.
+func (f *Facts) NoteLast(k int, day time.Time) {
+	if day.After(f.Last[k]) {
+		f.Last[k] = day
+	}
 }
 
 // Scope selects villages: every village when both lists are empty, else the
@@ -116,38 +136,37 @@ type Record struct {
 // villages and advisers (keyed by village code; absent = none) give the rest.
 func TallyFacts(req FactsRequest, villages []Village, advisers map[string]*Adviser, records []Record) []Facts {
 	byCode := make(map[string]int, len(villages))
-	served := map[string][]int{} // adviser code -> villages it serves
+	served := map[string][]*Tallies{} // adviser code -> its tallies, one per window
 	out := make([]Facts, len(villages))
 	for i, v := range villages {
 		byCode[v.Code] = i
 		out[i] = Facts{Village: v, Adviser: advisers[v.Code], Windows: make([]WindowFacts, len(req.Windows))}
-		for j := range req.Windows {
-			out[i].Windows[j].Kinds = map[Kind]Tally{}
-			if out[i].Adviser != nil {
-				out[i].Windows[j].Adviser = map[Kind]Tally{}
-			}
-		}
 		if a := out[i].Adviser; a != nil {
-			served[a.Code] = append(served[a.Code], i)
-		}
-		if !req.LookbackFrom.IsZero() {
-			out[i].Last = map[Kind]time.Time{}
+			ts, ok := served[a.Code]
+			if !ok {
+				ts = make([]*Tallies, len(req.Windows))
+				for j := range ts {
+					ts[j] = new(Tallies)
+				}
+				served[a.Code] = ts
+			}
+			for j := range req.Windows {
+				out[i].Windows[j].Adviser = ts[j]
+			}
 		}
 	}
 	for _, r := range records {
 		if r.Day.After(req.End) {
 			continue
 		}
-		for _, i := range served[r.Adviser] {
-			for j, w := range req.Windows {
-				if w.Contains(r.Day) {
-					t := out[i].Windows[j].Adviser[r.Kind]
-					t.Events++
-					if req.Totals {
-						t.Total += r.Count
-					}
-					out[i].Windows[j].Adviser[r.Kind] = t
-				}
+		k := r.Kind.Index()
+		t := Tally{Events: 1}
+		if req.Totals {
+			t.Total = r.Count
+		}
+		for j, w := range req.Windows {
+			if ts := served[r.Adviser]; ts != nil && w.Contains(r.Day) {
+				ts[j].Add(k, t)
 			}
 		}
 		i, ok := byCode[r.Village]
@@ -157,19 +176,14 @@ func TallyFacts(req FactsRequest, villages []Village, advisers map[string]*Advis
 		f := &out[i]
 		for j, w := range req.Windows {
 			if w.Contains(r.Day) {
-				t := f.Windows[j].Kinds[r.Kind]
-				t.Events++
-				if req.Totals {
-					t.Total += r.Count
-				}
-				f.Windows[j].Kinds[r.Kind] = t
+				f.Windows[j].Kinds.Add(k, t)
 				if req.Recovered {
 					f.Windows[j].RecoveredFen += r.AmountFen
 				}
 			}
 		}
-		if f.Last != nil && !r.Day.Before(req.LookbackFrom) && r.Day.After(f.Last[r.Kind]) {
-			f.Last[r.Kind] = r.Day
+		if !req.LookbackFrom.IsZero() && !r.Day.Before(req.LookbackFrom) {
+			f.NoteLast(k, r.Day)
 		}
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Village.Code < out[b].Village.Code })

@@ -114,11 +114,39 @@ func (k Kind) Valid() bool {
 	return ok && kindByName[string(k)] == k
 }
 
+// NumKinds is how many activity kinds there are (len(Kinds())).
+const NumKinds = 11
+
+// kindIndex maps each kind code to its position in kindTable.
+var kindIndex = func() map[string]int {
+	if len(kindTable) != NumKinds {
+		panic("rules: NumKinds does not match the kind table")
+	}
+	m := make(map[string]int, NumKinds)
+	for i, k := range kindTable {
+		m[string(k.kind)] = i
+	}
+	return m
+}()
+
+// Index is k's position in Kinds() (0 ≤ Index < NumKinds), or -1 when k is
+// not a kind code.
+func (k Kind) Index() int {
+	if i, ok := kindIndex[string(k)]; ok {
+		return i
+	}
+	return -1
+}
+
+// KindIndexOf is Kind(b).Index() without converting b to a string.
+func KindIndexOf(b []byte) int {
+	if i, ok := kindIndex[string(b)]; ok { // no allocation: the compiler's map[string(b)] form
+		return i
+	}
+	return -1
+}
+
 // SortKinds sorts kinds into display order.
 func SortKinds(ks []Kind) {
-	pos := make(map[Kind]int, len(kindTable))
-	for i, k := range kindTable {
-		pos[k.kind] = i
-	}
-	sort.Slice(ks, func(a, b int) bool { return pos[ks[a]] < pos[ks[b]] })
+	sort.Slice(ks, func(a, b int) bool { return ks[a].Index() < ks[b].Index() })
 }

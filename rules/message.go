@@ -93,7 +93,7 @@ func parseMessage(r *Rule) (*template.Template, error) {
 		return nil, cleanTemplateError(err)
 	}
 	end := time.Date(2000, 1, 31, 0, 0, 0, 0, time.UTC)
-	f := Facts{Adviser: &Adviser{}, Windows: []WindowFacts{{Kinds: map[Kind]Tally{}}}, Last: map[Kind]time.Time{}}
+	f := Facts{Adviser: &Adviser{}, Windows: []WindowFacts{{Adviser: &Tallies{}}}}
 	v := &view{f: &f, w: &f.Windows[0], end: end}
 	if _, err := render(t, r, v, Period{From: end, To: end}); err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -34,7 +33,7 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 		return nil, err
 	}
 
-	q := `SELECT v.id, a.id AS aid, v.code, v.name, t.name AS township, v.poverty,
+	q := `SELECT count(*) OVER () AS n, v.id, a.id AS aid, v.code, v.name, t.name AS township, v.poverty,
 	       a.code AS acode, a.name AS aname, a.kind, a.firm, a.phone, a.qq, a.wechat, a.email
 	FROM villages v
 	JOIN townships t ON t.id = v.township_id
@@ -47,17 +46,19 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 	if err != nil {
 		return nil, fmt.Errorf("facts: villages: %w", err)
 	}
-	var out []rules.Facts
-	byID := map[int64]int{}
-	served := map[int64][]int{} // adviser id -> indexes of the villages it serves
+	var out []rules.Facts // sized on the first row by its window count: Facts are big, regrowing costs
+	var byID map[int64]int
+	var windows []rules.WindowFacts
+	nw := len(req.Windows)
+	served := map[int64][]*rules.Tallies{} // adviser id -> its tallies, one per window
 	for rows.Next() {
 		var (
-			id                                         int64
+			n, id                                      int64
 			aid                                        sql.NullInt64
 			f                                          rules.Facts
 			code, name, kind, firm, phone, qq, wx, eml sql.NullString
 		)
-		if err := rows.Scan(&id, &aid, &f.Village.Code, &f.Village.Name, &f.Village.Township, &f.Village.Poverty,
+		if err := rows.Scan(&n, &id, &aid, &f.Village.Code, &f.Village.Name, &f.Village.Township, &f.Village.Poverty,
 			&code, &name, &kind, &firm, &phone, &qq, &wx, &eml); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("facts: villages: %w", err)
@@ -66,20 +67,26 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 			f.Adviser = &rules.Adviser{Code: code.String, Name: name.String, Kind: kind.String, Firm: firm.String,
 				Phone: phone.String, QQ: qq.String, WeChat: wx.String, Email: eml.String}
 		}
-		f.Windows = make([]rules.WindowFacts, len(req.Windows))
-		for i := range f.Windows {
-			// Sized for every kind: growing thousands of maps past their
-			// first group cost more than the aggregate's rows.
-			f.Windows[i].Kinds = make(map[rules.Kind]rules.Tally, nKinds)
-			if f.Adviser != nil {
-				f.Windows[i].Adviser = make(map[rules.Kind]rules.Tally, nKinds)
-			}
+		if out == nil {
+			out, byID = make([]rules.Facts, 0, n), make(map[int64]int, n)
 		}
+		if len(windows) < nw { // one block for every village's windows
+			windows = make([]rules.WindowFacts, nw*max(int(n)-len(out), 1))
+		}
+		f.Windows, windows = windows[:nw:nw], windows[nw:]
 		if aid.Valid {
-			served[aid.Int64] = append(served[aid.Int64], len(out))
-		}
-		if !req.LookbackFrom.IsZero() {
-			f.Last = map[rules.Kind]time.Time{}
+			ts, ok := served[aid.Int64]
+			if !ok {
+				block := make([]rules.Tallies, len(req.Windows))
+				ts = make([]*rules.Tallies, len(block))
+				for i := range block {
+					ts[i] = &block[i]
+				}
+				served[aid.Int64] = ts
+			}
+			for i := range f.Windows {
+				f.Windows[i].Adviser = ts[i]
+			}
 		}
 		byID[id] = len(out)
 		out = append(out, f)
@@ -94,34 +101,35 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 
 	// One aggregate scan for every window at once; windows starting on the
 	// same day (every window ends on req.End) share their columns.
+	// Only the sums some rule reads are computed (and sent).
 	var cols []string
 	var colArgs []any
-	col := make([]int, len(req.Windows)) // window -> its column triple
-	starts := map[string]int{}
+	type triple struct{ count, total, recovered int } // column indexes into counts; -1: not computed
+	col := make([]triple, len(req.Windows))
+	starts := map[string]triple{}
 	for i, w := range req.Windows {
 		day := w.From.Format(DateLayout)
 		if c, ok := starts[day]; ok {
 			col[i] = c
 			continue
 		}
-		col[i] = len(starts)
-		starts[day] = col[i]
 		from := DayOf(w.From)
+		c := triple{count: len(cols), total: -1, recovered: -1}
 		cols = append(cols, "count(*) FILTER (WHERE day >= ?)")
 		colArgs = append(colArgs, from)
 		if req.Totals {
+			c.total = len(cols)
 			cols = append(cols, "COALESCE(sum(count) FILTER (WHERE day >= ?), 0)")
 			colArgs = append(colArgs, from)
-		} else {
-			cols = append(cols, "0")
 		}
 		if req.Recovered {
+			c.recovered = len(cols)
 			cols = append(cols, "COALESCE(sum(amount_fen) FILTER (WHERE day >= ?), 0)")
 			colArgs = append(colArgs, from)
-		} else {
-			cols = append(cols, "0")
 		}
+		col[i], starts[day] = c, c
 	}
+	counts := make([]int64, len(cols))
 	if req.LookbackFrom.IsZero() {
 		cols = append(cols, "NULL")
 	} else if !req.LookbackFrom.After(req.ScanFrom()) {
@@ -151,10 +159,9 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 	}
 	defer rows.Close()
 	n := len(req.Windows)
-	counts := make([]int64, 3*len(starts))
-	dest := make([]any, 0, 3*n+3)
+	dest := make([]any, 0, len(counts)+4)
 	var vid, aid int64
-	var kind string
+	var kind sql.RawBytes
 	var last Day
 	dest = append(dest, &vid, &aid, &kind)
 	for i := range counts {
@@ -165,42 +172,38 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("facts: activities: %w", err)
 		}
-		k := rules.Kind(kind)
-		for _, i := range served[aid] {
-			for w := 0; w < n; w++ {
-				if c := 3 * col[w]; counts[c] > 0 {
-					t := out[i].Windows[w].Adviser[k]
-					t.Events += int(counts[c])
-					t.Total += int(counts[c+1])
-					out[i].Windows[w].Adviser[k] = t
+		k := rules.KindIndexOf(kind)
+		if k < 0 {
+			return nil, fmt.Errorf("facts: activities: unknown kind %q", kind)
+		}
+		ts := served[aid]
+		i, inScope := byID[vid]
+		for w := 0; w < n; w++ {
+			c := col[w]
+			if counts[c.count] == 0 {
+				continue
+			}
+			t := rules.Tally{Events: int(counts[c.count])}
+			if c.total >= 0 {
+				t.Total = int(counts[c.total])
+			}
+			if ts != nil {
+				ts[w].Add(k, t)
+			}
+			if inScope {
+				out[i].Windows[w].Kinds.Add(k, t)
+				if c.recovered >= 0 {
+					out[i].Windows[w].RecoveredFen += counts[c.recovered]
 				}
 			}
 		}
-		i, ok := byID[vid]
-		if !ok {
-			last = Day{}
-			continue // a row of a serving adviser in a village outside the scope
-		}
-		f := &out[i]
-		for w := 0; w < n; w++ {
-			if c := 3 * col[w]; counts[c] > 0 {
-				t := f.Windows[w].Kinds[k]
-				t.Events += int(counts[c])
-				t.Total += int(counts[c+1])
-				f.Windows[w].Kinds[k] = t
-				f.Windows[w].RecoveredFen += counts[c+2]
-			}
-		}
-		if f.Last != nil && !last.IsZero() && last.After(f.Last[k]) {
-			f.Last[k] = last.Time
+		if inScope && !last.IsZero() { // else a row of a serving adviser in a village outside the scope
+			out[i].NoteLast(k, last.Time)
 		}
 		last = Day{}
 	}
 	return out, rows.Err()
 }
-
-// nKinds is how many activity kinds there are.
-var nKinds = len(rules.Kinds())
 
 // scopeClause is the WHERE condition on villages v selecting the scope.
 func scopeClause(s rules.Scope) (string, []any, error) {
