@@ -257,8 +257,23 @@ func transitionResult(t *workflow.Transition, res sql.Result, err error) error {
 // inserts. Each finding names its village (and adviser) by code; InsertFindings
 // fills in ID, township, names and the lifecycle fields.
 func InsertFindings(ctx context.Context, tx *Tx, fs []*workflow.Finding, at time.Time) error {
+	_, err := InsertFindingsThen(ctx, tx, fs, at, nil)
+	return err
+}
+
+// InsertFindingsThen is InsertFindings with a first transition decided
+// before anything is written: then (when not nil) is applied to each
+// discovered finding, and the finding is stored as it leaves that
+// transition, with both history entries — one write per row instead of an
+// insert and an update. It returns the transitions then made.
+func InsertFindingsThen(ctx context.Context, tx *Tx, fs []*workflow.Finding, at time.Time,
+	then func(*workflow.Finding) (*workflow.Transition, error)) ([]*workflow.Transition, error) {
 	if len(fs) == 0 {
-		return nil
+		return nil, nil
+	}
+	var ts []*workflow.Transition
+	if then != nil {
+		ts = make([]*workflow.Transition, 0, len(fs))
 	}
 	at = at.UTC().Truncate(time.Microsecond)
 	type village struct {
@@ -276,11 +291,11 @@ func InsertFindings(ctx context.Context, tx *Tx, fs []*workflow.Finding, at time
 	var vs []village
 	if err := tx.SelectContext(ctx, &vs, `SELECT v.id, v.code, v.name, v.township_id, t.name AS township
 		FROM villages v JOIN townships t ON t.id = v.township_id`); err != nil {
-		return fmt.Errorf("insert findings: read villages: %w", err)
+		return nil, fmt.Errorf("insert findings: read villages: %w", err)
 	}
 	var as []adviser
 	if err := tx.SelectContext(ctx, &as, `SELECT id, code, name FROM advisers`); err != nil {
-		return fmt.Errorf("insert findings: read advisers: %w", err)
+		return nil, fmt.Errorf("insert findings: read advisers: %w", err)
 	}
 	vByCode := make(map[string]*village, len(vs))
 	for i := range vs {
@@ -292,7 +307,7 @@ func InsertFindings(ctx context.Context, tx *Tx, fs []*workflow.Finding, at time
 	}
 	ids, err := reserveFindingIDs(ctx, tx, len(fs))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	const cols = 25
 	frows := make([][]any, 0, len(fs))
@@ -300,13 +315,13 @@ func InsertFindings(ctx context.Context, tx *Tx, fs []*workflow.Finding, at time
 	for i, f := range fs {
 		v := vByCode[f.Village]
 		if v == nil {
-			return fmt.Errorf("insert findings: 未知的村编号 %q", f.Village)
+			return nil, fmt.Errorf("insert findings: 未知的村编号 %q", f.Village)
 		}
 		var adviserID sql.NullInt64
 		if f.Adviser != "" {
 			a := aByCode[f.Adviser]
 			if a == nil {
-				return fmt.Errorf("insert findings: 未知的顾问编号 %q", f.Adviser)
+				return nil, fmt.Errorf("insert findings: 未知的顾问编号 %q", f.Adviser)
 			}
 			adviserID = sql.NullInt64{Int64: a.ID, Valid: true}
 			f.AdviserName = a.Name
@@ -318,7 +333,19 @@ func InsertFindings(ctx context.Context, tx *Tx, fs []*workflow.Finding, at time
 		}
 		e := workflow.Discovery(f, at)
 		f.LastSeq, f.LastHash = e.Seq, e.Hash
-		evidence := string(f.Evidence)
+		hrows = append(hrows, historyRow(&e))
+		row := f // what is stored
+		if then != nil {
+			t, err := then(f)
+			if err != nil {
+				return nil, err
+			}
+			t.Finding.Version = f.Version + 1 // as the guarded update would leave it
+			row = t.Finding
+			hrows = append(hrows, historyRow(&t.Entry))
+			ts = append(ts, t)
+		}
+		evidence := string(row.Evidence)
 		if evidence == "" {
 			evidence = "{}"
 		}
@@ -326,12 +353,10 @@ func InsertFindings(ctx context.Context, tx *Tx, fs []*workflow.Finding, at time
 		if f.RoundID != 0 {
 			round = sql.NullInt64{Int64: f.RoundID, Valid: true}
 		}
-		frows = append(frows, []any{f.ID, round, f.RuleID, f.RuleTitle, string(f.Severity), f.Rectify.N,
-			f.Rectify.Workdays, v.ID, v.TownshipID, adviserID, evidence, f.Message, f.RepeatCount,
-			string(f.State), f.Version, DayPtr(f.Deadline), f.Rejections, f.Summons, f.Escalations,
-			f.VerifiedBy, Instant(at), Instant(at), f.LastSeq, f.LastHash, DayPtr(f.InterviewOn)})
-		hrows = append(hrows, []any{e.FindingID, e.Seq, Instant(e.At), e.Actor, string(e.Role), string(e.Event),
-			string(e.From), string(e.To), e.Comment, e.PayloadJSON(), e.PrevHash, e.Hash})
+		frows = append(frows, []any{row.ID, round, row.RuleID, row.RuleTitle, string(row.Severity), row.Rectify.N,
+			row.Rectify.Workdays, v.ID, v.TownshipID, adviserID, evidence, row.Message, row.RepeatCount,
+			string(row.State), row.Version, DayPtr(row.Deadline), row.Rejections, row.Summons, row.Escalations,
+			row.VerifiedBy, Instant(row.CreatedAt), Instant(row.UpdatedAt), row.LastSeq, row.LastHash, DayPtr(row.InterviewOn)})
 	}
 	evidence := "?"
 	if tx.Dialect == Postgres {
@@ -345,15 +370,21 @@ func InsertFindings(ctx context.Context, tx *Tx, fs []*workflow.Finding, at time
 		if IsUniqueViolation(err) {
 			// findings_one_open: another transaction inserted an open finding
 			// for the same village and rule since this one read them.
-			return fmt.Errorf("insert findings: %w", workflow.ErrConflict)
+			return nil, fmt.Errorf("insert findings: %w", workflow.ErrConflict)
 		}
-		return fmt.Errorf("insert findings: %w", err)
+		return nil, fmt.Errorf("insert findings: %w", err)
 	}
 	if err := insertRows(ctx, tx, `INSERT INTO finding_history (finding_id, seq, at, actor, actor_role, event,
 		from_state, to_state, comment, payload, prev_hash, hash) VALUES `, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 12, hrows); err != nil {
-		return fmt.Errorf("insert finding history: %w", err)
+		return nil, fmt.Errorf("insert finding history: %w", err)
 	}
-	return nil
+	return ts, nil
+}
+
+// historyRow is an entry as finding_history's columns.
+func historyRow(e *workflow.Entry) []any {
+	return []any{e.FindingID, e.Seq, Instant(e.At), e.Actor, string(e.Role), string(e.Event),
+		string(e.From), string(e.To), e.Comment, e.PayloadJSON(), e.PrevHash, e.Hash}
 }
 
 func reserveFindingIDs(ctx context.Context, tx *Tx, n int) ([]int64, error) {
@@ -621,9 +652,7 @@ func TransitionsTx(ctx context.Context, tx *Tx, ts []*workflow.Transition) error
 			a := transitionArgs(t)
 			args = append(args, a[:13]...)
 			args = append(args, a[20])
-			e := &t.Entry
-			hrows = append(hrows, []any{e.FindingID, e.Seq, Instant(e.At), e.Actor, string(e.Role), string(e.Event),
-				string(e.From), string(e.To), e.Comment, e.PayloadJSON(), e.PrevHash, e.Hash})
+			hrows = append(hrows, historyRow(&t.Entry))
 		}
 		b.WriteString(`) AS v (id, version, state, deadline, rejections, summons, escalations, verified_by,
 			interview_on, reminded_for, updated_at, last_seq, last_hash, repeat_count) WHERE f.id = v.id AND f.version = v.version`)

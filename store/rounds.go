@@ -167,8 +167,9 @@ func (r roundTx) OpenFindings(ctx context.Context, villages []string) ([]*workfl
 	return out, rows.Err()
 }
 
-func (r roundTx) InsertFindings(ctx context.Context, fs []*workflow.Finding, at time.Time) error {
-	return InsertFindings(ctx, r.tx, fs, at)
+func (r roundTx) InsertFindings(ctx context.Context, fs []*workflow.Finding, at time.Time,
+	then func(*workflow.Finding) (*workflow.Transition, error)) ([]*workflow.Transition, error) {
+	return InsertFindingsThen(ctx, r.tx, fs, at, then)
 }
 
 func (r roundTx) LinkFindings(ctx context.Context, roundID int64, fresh, repeats []int64) error {

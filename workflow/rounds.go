@@ -89,8 +89,12 @@ type RoundTx interface {
 	ClaimFire(ctx context.Context, schedule string, at time.Time, roundID int64, now time.Time) error
 	// OpenFindings are the open findings of these villages.
 	OpenFindings(ctx context.Context, villages []string) ([]*Finding, error)
-	// InsertFindings writes new findings (discovered) with their first history entry; sets IDs.
-	InsertFindings(ctx context.Context, fs []*Finding, at time.Time) error
+	// InsertFindings writes new findings (discovered) with their first
+	// history entry; sets IDs. When then is not nil it is applied to each
+	// discovered finding before anything is written, and the finding is
+	// stored as that transition leaves it, with its entry too; the
+	// transitions are returned.
+	InsertFindings(ctx context.Context, fs []*Finding, at time.Time, then func(*Finding) (*Transition, error)) ([]*Transition, error)
 	// LinkFindings records the problems a round found: new ones and repeats.
 	LinkFindings(ctx context.Context, roundID int64, fresh, repeats []int64) error
 	// Transitions writes transitions, each guarded by its finding's version.
@@ -264,7 +268,20 @@ func (rs *Rounds) Open(ctx context.Context, req OpenRequest) (*Round, error) {
 			}
 			fresh = append(fresh, f)
 		}
-		if err := tx.InsertFindings(ctx, fresh, now); err != nil {
+		// New findings are ordered as they are written (one row each, not
+		// an insert and an update).
+		var order func(*Finding) (*Transition, error)
+		if rs.OrderOnOpen {
+			order = func(f *Finding) (*Transition, error) {
+				t, err := rs.Lifecycle.Apply(f, req.Actor, Order, Input{}, now)
+				if err != nil {
+					return nil, fmt.Errorf("order finding %d: %w", f.ID, err)
+				}
+				return t, nil
+			}
+		}
+		ordered, err := tx.InsertFindings(ctx, fresh, now, order)
+		if err != nil {
 			return err
 		}
 		freshIDs := make([]int64, len(fresh))
@@ -278,20 +295,11 @@ func (rs *Rounds) Open(ctx context.Context, req OpenRequest) (*Round, error) {
 		if err := tx.LinkFindings(ctx, r.ID, freshIDs, repeatIDs); err != nil {
 			return err
 		}
-		if rs.OrderOnOpen {
-			for _, f := range fresh {
-				t, err := rs.Lifecycle.Apply(f, req.Actor, Order, Input{}, now)
-				if err != nil {
-					return fmt.Errorf("order finding %d: %w", f.ID, err)
-				}
-				ts = append(ts, t)
-			}
-		}
 		if err := tx.Transitions(ctx, ts); err != nil {
 			return err
 		}
 		if rs.Notifier != nil {
-			msgs, err := rs.Notifier.Messages(ctx, tx.Directory(), ts)
+			msgs, err := rs.Notifier.Messages(ctx, tx.Directory(), append(ts, ordered...))
 			if err != nil {
 				return err
 			}
