@@ -19,6 +19,7 @@ const (
 	InvChain    = "chain"    // history hash chains intact
 	InvOutbox   = "outbox"   // no message lost or delivered twice
 	InvBulletin = "bulletin" // bulletin numbers gap-free per year
+	InvRefs     = "refs"     // every reference of the hot-path tables resolves
 )
 
 // Violation is one broken invariant, naming the row it was found on.
@@ -67,7 +68,7 @@ func (r *InvariantReport) add(inv, row, format string, args ...any) {
 func (db *DB) CheckInvariants(ctx context.Context, now time.Time) (*InvariantReport, error) {
 	rep := &InvariantReport{Violations: []Violation{}}
 	for _, check := range []func(context.Context, *InvariantReport, time.Time) error{
-		db.checkRounds, db.checkHistory, db.checkChains, db.checkOutbox, db.checkBulletins,
+		db.checkRounds, db.checkHistory, db.checkChains, db.checkOutbox, db.checkBulletins, db.checkRefs,
 	} {
 		if err := check(ctx, rep, now); err != nil {
 			return nil, err
@@ -474,6 +475,43 @@ func (db *DB) checkBulletins(ctx context.Context, rep *InvariantReport, _ time.T
 	for _, y := range ys {
 		if last[y] != top[y] {
 			rep.add(InvBulletin, fmt.Sprintf("bulletin_counters.year=%d", y), "%d年的通报编号已用到第%d期, 但已发布的通报到第%d期为止 (编号空缺)", y, last[y], top[y])
+		}
+	}
+	return nil
+}
+
+// references are the columns of the write-heavy tables that PostgreSQL
+// does not check per row (migration 00009): each must name an existing
+// parent row. row is a SQL expression naming the child row.
+var references = []struct{ table, row, column, parent string }{
+	{"activities", "'activities.id=' || c.id", "village_id", "villages"},
+	{"activities", "'activities.id=' || c.id", "adviser_id", "advisers"},
+	{"findings", "'findings.id=' || c.id", "round_id", "rounds"},
+	{"findings", "'findings.id=' || c.id", "village_id", "villages"},
+	{"findings", "'findings.id=' || c.id", "township_id", "townships"},
+	{"findings", "'findings.id=' || c.id", "adviser_id", "advisers"},
+	{"finding_history", "'finding_history.finding_id=' || c.finding_id || ',seq=' || c.seq", "finding_id", "findings"},
+	{"round_villages", "'round_villages.round_id=' || c.round_id || ',village_id=' || c.village_id", "round_id", "rounds"},
+	{"round_villages", "'round_villages.round_id=' || c.round_id || ',village_id=' || c.village_id", "village_id", "villages"},
+	{"round_findings", "'round_findings.round_id=' || c.round_id || ',finding_id=' || c.finding_id", "round_id", "rounds"},
+	{"round_findings", "'round_findings.round_id=' || c.round_id || ',finding_id=' || c.finding_id", "finding_id", "findings"},
+}
+
+// checkRefs reports up to 100 dangling references per column.
+func (db *DB) checkRefs(ctx context.Context, rep *InvariantReport, _ time.Time) error {
+	for _, r := range references {
+		var bad []struct {
+			Row string `db:"row"`
+			Ref int64  `db:"ref"`
+		}
+		err := db.X.SelectContext(ctx, &bad, `SELECT `+r.row+` AS row, c.`+r.column+` AS ref FROM `+r.table+` c
+			WHERE c.`+r.column+` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM `+r.parent+` p WHERE p.id = c.`+r.column+`)
+			ORDER BY 1 LIMIT 100`)
+		if err != nil {
+			return fmt.Errorf("audit references %s.%s: %w", r.table, r.column, err)
+		}
+		for _, b := range bad {
+			rep.add(InvRefs, b.Row, "%s.%s = %d 指向不存在的 %s 记录", r.table, r.column, b.Ref, r.parent)
 		}
 	}
 	return nil

@@ -179,6 +179,20 @@ func TestInvariantsHoldThenEachTamperIsReported(t *testing.T) {
 		tamper("a bulletin number taken and not used", store.InvBulletin, "bulletin_counters.year=2018", func() {
 			exec(`UPDATE bulletin_counters SET last = 4 WHERE year = 2018`)
 		})
+		if db.Dialect == store.Postgres { // SQLite checks these with its foreign keys
+			tamper("history of no finding", store.InvRefs, "finding_history.finding_id=12345,seq=1", func() {
+				exec(`INSERT INTO finding_history (finding_id, seq, at, actor, actor_role, event, from_state, to_state, payload, prev_hash, hash)
+					VALUES (12345, 1, ?, 'x', 'system', 'discover', '', 'discovered', '{}', '', 'h')`, store.Instant(now))
+			})
+			tamper("an activity of no village", store.InvRefs, "activities.id=777", func() {
+				exec(`INSERT INTO activities (id, adviser_id, village_id, kind, day) VALUES (777, (SELECT MIN(id) FROM advisers), 99999, 'visit', '2018-03-01')`)
+			})
+			for _, table := range []string{"villages", "advisers", "townships", "rounds", "findings"} {
+				if _, err := db.X.ExecContext(ctx, `DELETE FROM `+table); err == nil || !strings.Contains(err.Error(), "不可删除") {
+					t.Errorf("DELETE FROM %s: err = %v, want it refused", table, err)
+				}
+			}
+		}
 		for _, v := range check().Violations {
 			if !strings.ContainsFunc(v.Message, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
 				t.Errorf("violation not in Chinese: %v", v)

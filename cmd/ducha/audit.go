@@ -27,6 +27,7 @@ var invariantLabels = map[string]string{
 	store.InvChain:    "哈希链",
 	store.InvOutbox:   "通知 (不丢失, 不重复送达)",
 	store.InvBulletin: "通报编号 (每年连续, 不重复)",
+	store.InvRefs:     "记录引用 (问题、履职记录、督查轮次所指的村、顾问、乡镇都存在)",
 }
 
 func init() {
@@ -77,7 +78,7 @@ func printAudit(e *Env, rep *store.InvariantReport) {
 	for _, v := range rep.Violations {
 		bad[v.Invariant]++
 	}
-	for _, inv := range []string{store.InvRound, store.InvHistory, store.InvChain, store.InvOutbox, store.InvBulletin} {
+	for _, inv := range []string{store.InvRound, store.InvHistory, store.InvChain, store.InvOutbox, store.InvBulletin, store.InvRefs} {
 		if n := bad[inv]; n > 0 {
 			fmt.Fprintf(e.Stdout, "✗ %s: %d 处违反\n", invariantLabels[inv], n)
 		} else {
