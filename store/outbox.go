@@ -23,6 +23,9 @@ const outboxChannel = "ducha_outbox"
 // is skipped: enqueueing twice is a no-op. Every message needs CreatedAt
 // (the transaction's timestamp); NextAttemptAt defaults to it.
 func EnqueueTx(ctx context.Context, tx *Tx, msgs []notify.Message) error {
+	if tx.Dialect == Postgres && len(msgs) > 1 {
+		return enqueueArrays(ctx, tx, msgs)
+	}
 	const cols = 12
 	chunk := 1000 // PostgreSQL allows 65535 parameters, SQLite 32766
 	for start := 0; start < len(msgs); start += chunk {
@@ -46,6 +49,47 @@ func EnqueueTx(ctx context.Context, tx *Tx, msgs []notify.Message) error {
 		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
 			return fmt.Errorf("enqueue notifications: %w", err)
 		}
+	}
+	return nil
+}
+
+// enqueueArrays writes many messages with one statement on PostgreSQL: a
+// column per array parameter, unnested (a VALUES list of thousands of rows
+// costs more to plan than to write).
+func enqueueArrays(ctx context.Context, tx *Tx, msgs []notify.Message) error {
+	cols := make([][]string, 10)
+	for i := range cols {
+		cols[i] = make([]string, 0, len(msgs))
+	}
+	for _, m := range msgs {
+		row, err := outboxValues(m)
+		if err != nil {
+			return err
+		}
+		for i, v := range row {
+			switch v := v.(type) {
+			case string:
+				cols[i] = append(cols[i], v)
+			case Instant:
+				cols[i] = append(cols[i], time.Time(v).UTC().Format(InstantLayout))
+			default:
+				return fmt.Errorf("enqueue notifications: unexpected %T value", v)
+			}
+		}
+	}
+	args := make([]any, len(cols))
+	for i, c := range cols {
+		args[i] = pq.Array(c)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (kind, cause, recipient, address, channel, subject, body,
+			state, attempts, next_attempt_at, created_at, queued_at)
+		SELECT kind, cause, recipient, address, channel, subject, body, 'pending', 0, next, created, queued
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::timestamptz[], $9::timestamptz[], $10::timestamptz[])
+			AS m (kind, cause, recipient, address, channel, subject, body, next, created, queued)
+		ON CONFLICT (cause, recipient, channel) DO NOTHING`, args...)
+	if err != nil {
+		return fmt.Errorf("enqueue notifications: %w", err)
 	}
 	return nil
 }

@@ -44,6 +44,43 @@ func TestEnqueueIsIdempotent(t *testing.T) {
 	})
 }
 
+// Message text comes back byte for byte, whatever it holds: PostgreSQL
+// writes many messages as array parameters, whose literal syntax has its
+// own quoting.
+func TestEnqueueKeepsTextExactly(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		bodies := []string{`NULL`, `{"a",b}`, "引号\"与\\反斜杠\n换行,逗号", "", `'; DROP TABLE outbox; --`, "\t tab and {braces}"}
+		var ms []notify.Message
+		for i, b := range bodies {
+			m := msg(fmt.Sprintf("finding:%d:seq:1", i), "a")
+			m.Body, m.Subject = b, b+"主题"
+			m.CreatedAt = t0.Add(time.Duration(i)*time.Second + 123456*time.Microsecond)
+			ms = append(ms, m)
+		}
+		if err := db.Enqueue(ctx, ms); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Outbox().List(ctx, store.OutboxFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(ms) {
+			t.Fatalf("got %d messages, want %d", len(got), len(ms))
+		}
+		byCause := map[string]notify.Message{}
+		for _, m := range got {
+			byCause[m.Cause] = m
+		}
+		for _, m := range ms {
+			g := byCause[m.Cause]
+			if g.Body != m.Body || g.Subject != m.Subject || !g.CreatedAt.Equal(m.CreatedAt) || g.Address != m.Address {
+				t.Errorf("stored %q/%q at %v, want %q/%q at %v", g.Subject, g.Body, g.CreatedAt, m.Subject, m.Body, m.CreatedAt)
+			}
+		}
+	})
+}
+
 // A message enqueued in a transaction that rolls back does not exist.
 func TestEnqueueRollsBackWithItsCause(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
