@@ -97,9 +97,9 @@ func sumTallies[S ~string](ts *Tallies, kinds []S, total bool) int {
 	n := 0
 	pick := func(t Tally) int {
 		if total {
-			return t.Total
+			return int(t.Total)
 		}
-		return t.Events
+		return int(t.Events)
 	}
 	if len(kinds) == 0 {
 		for _, t := range ts {

@@ -27,10 +27,12 @@ type Adviser struct {
 }
 
 // Tally is what a window holds of one kind: the number of records and the
-// sum of their counts (人次 for consultations).
+// sum of their counts (人次 for consultations); 32 bits each, since no
+// village logs anywhere near 2^31 records and a province's facts are then
+// half the size.
 type Tally struct {
-	Events int
-	Total  int
+	Events int32
+	Total  int32
 }
 
 // Tallies holds one Tally per activity kind, indexed by Kind.Index: a
@@ -162,7 +164,7 @@ func TallyFacts(req FactsRequest, villages []Village, advisers map[string]*Advis
 		k := r.Kind.Index()
 		t := Tally{Events: 1}
 		if req.Totals {
-			t.Total = r.Count
+			t.Total = int32(r.Count)
 		}
 		for j, w := range req.Windows {
 			if ts := served[r.Adviser]; ts != nil && w.Contains(r.Day) {

@@ -183,9 +183,9 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 			if counts[c.count] == 0 {
 				continue
 			}
-			t := rules.Tally{Events: int(counts[c.count])}
+			t := rules.Tally{Events: int32(counts[c.count])}
 			if c.total >= 0 {
-				t.Total = int(counts[c.total])
+				t.Total = int32(counts[c.total])
 			}
 			if ts != nil {
 				ts[w].Add(k, t)
