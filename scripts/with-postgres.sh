@@ -47,10 +47,13 @@ as_pg "$bindir/initdb" -D "$tmp/data" -U postgres --auth=trust --encoding=UTF8 -
 # Throwaway test server: durability off for speed; enough connections for
 # parallel packages. DUCHA_PG_DURABLE=1 keeps PostgreSQL's durable defaults
 # (fsync, synchronous_commit, full_page_writes on), for honest benchmark
-# figures (`make bench`).
-durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+# figures (`make bench`), with the settings docs/PERFORMANCE.md recommends
+# for a production server: memory for the province's aggregates and sorts
+# (work_mem; the default 4MB spills the checklist's GROUP BY to disk),
+# shared buffers, no JIT (it compiles for longer than these queries run).
+durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c jit=off"
 if [ "${DUCHA_PG_DURABLE:-}" = 1 ]; then
-  durability="-c max_wal_size=4GB"
+  durability="-c max_wal_size=4GB -c shared_buffers=1GB -c work_mem=64MB -c maintenance_work_mem=256MB -c jit=off"
 fi
 as_pg "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 \
   -o "-c listen_addresses=127.0.0.1 -p $port -k $tmp $durability -c max_connections=300" \

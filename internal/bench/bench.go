@@ -73,14 +73,15 @@ func (f *Figure) judge() {
 
 // Machine describes where the figures were measured.
 type Machine struct {
-	CPUs        int     `json:"cpus"`
-	MemTotalMB  int     `json:"mem_total_mb"`
-	LoadBefore  string  `json:"load_before"` // /proc/loadavg at the start
-	LoadAfter   string  `json:"load_after"`
-	GoVersion   string  `json:"go_version"`
-	Database    string  `json:"database"` // server version
-	Durability  string  `json:"durability,omitempty"`
-	GeneratedIn float64 `json:"generated_s"`
+	CPUs        int      `json:"cpus"`
+	MemTotalMB  int      `json:"mem_total_mb"`
+	LoadBefore  string   `json:"load_before"` // /proc/loadavg at the start
+	LoadAfter   string   `json:"load_after"`
+	GoVersion   string   `json:"go_version"`
+	Database    string   `json:"database"` // server version
+	Durability  string   `json:"durability,omitempty"`
+	Settings    []string `json:"settings,omitempty"` // other server settings, name=value
+	GeneratedIn float64  `json:"generated_s"`
 }
 
 // Report is a run's result.
@@ -121,7 +122,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(bw, "machine: %d CPUs, %d MB, load %s → %s; %s; %s\n",
 		r.Machine.CPUs, r.Machine.MemTotalMB, r.Machine.LoadBefore, r.Machine.LoadAfter, r.Machine.GoVersion, r.Machine.Database)
 	if r.Machine.Durability != "" {
-		fmt.Fprintf(bw, "durability: %s\n", r.Machine.Durability)
+		fmt.Fprintf(bw, "durability: %s; %s\n", r.Machine.Durability, strings.Join(r.Machine.Settings, ", "))
 	}
 	fmt.Fprintf(bw, "province generated in %.1f s; whole run %.1f s\n\n", r.Machine.GeneratedIn, r.Elapsed)
 	rows := [][]string{{"figure", "value", "target", "result", "note"}}
@@ -271,6 +272,12 @@ func machine(ctx context.Context, db *store.DB) Machine {
 		db.X.GetContext(ctx, &sc, "SHOW synchronous_commit")
 		m.Database = "PostgreSQL " + v
 		m.Durability = "fsync=" + fsync + ", synchronous_commit=" + sc
+		// The settings a figure depends on besides durability.
+		for _, name := range []string{"shared_buffers", "work_mem", "jit", "commit_delay"} {
+			var val string
+			db.X.GetContext(ctx, &val, "SHOW "+name)
+			m.Settings = append(m.Settings, name+"="+val)
+		}
 	} else {
 		var v string
 		db.X.GetContext(ctx, &v, "SELECT sqlite_version()")
