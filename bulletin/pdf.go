@@ -128,13 +128,23 @@ func untagged(p *cdppage.PrintToPDFParams) {
 	p.GenerateTaggedPDF = &off
 }
 
-// PDF renders the bulletin's HTML and prints it.
+// PDF typesets the bulletin with WritePDF. Only where no TrueType CJK font
+// is installed (ErrNoFont) does it fall back to printing the HTML with p,
+// which takes minutes for 10,000 findings (issue #7); p may be nil.
 func (b *Bulletin) PDF(ctx context.Context, p *Printer) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := b.WriteHTML(&buf); err != nil {
+	err := b.WritePDF(&buf)
+	if errors.Is(err, ErrNoFont) && p != nil {
+		buf.Reset()
+		if err := b.WriteHTML(&buf); err != nil {
+			return nil, err
+		}
+		return p.PDF(ctx, buf.Bytes())
+	}
+	if err != nil {
 		return nil, err
 	}
-	return p.PDF(ctx, buf.Bytes())
+	return buf.Bytes(), nil
 }
 
 // PDF renders the summary's HTML and prints it.
