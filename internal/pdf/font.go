@@ -24,7 +24,8 @@ type Font struct {
 	Path   string
 	Index  int // face index in a collection
 
-	tables    map[string][]byte // slices of the file
+	tables    map[string][]byte // the tables it uses, but glyf
+	glyf      *io.SectionReader // glyph outlines, read as a subset needs them
 	upem      int
 	numGlyphs int
 	longLoca  bool
@@ -219,7 +220,9 @@ func FindFont(families ...string) (*Font, error) {
 	return nil, nil
 }
 
-// LoadFont loads face index of the font file at path (0 for a .ttf).
+// LoadFont loads face index of the font file at path (0 for a .ttf). The
+// font keeps the file open, to read glyph outlines when a subset needs
+// them; fonts are loaded once per process.
 func LoadFont(path string, index int) (*Font, error) {
 	key := fmt.Sprintf("%s#%d", path, index)
 	loadMu.Lock()
@@ -227,12 +230,13 @@ func LoadFont(path string, index int) (*Font, error) {
 	if f := loaded[key]; f != nil {
 		return f, nil
 	}
-	data, err := os.ReadFile(path)
+	file, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	f, err := parseFont(data, index)
+	f, err := parseFont(file, index)
 	if err != nil {
+		file.Close()
 		return nil, fmt.Errorf("font %s (face %d): %w", path, index, err)
 	}
 	f.Path, f.Index = path, index
@@ -240,42 +244,46 @@ func LoadFont(path string, index int) (*Font, error) {
 	return f, nil
 }
 
-type byteReader []byte
+// usedTables are the tables a Font reads into memory (post only in part).
+var usedTables = []string{"head", "hhea", "maxp", "hmtx", "cmap", "loca", "name", "OS/2", "post", "cvt ", "fpgm", "prep"}
 
-func (b byteReader) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 || off+int64(len(p)) > int64(len(b)) {
-		return 0, io.ErrUnexpectedEOF
-	}
-	return copy(p, b[off:]), nil
-}
-
-func parseFont(data []byte, index int) (*Font, error) {
-	offs, err := faceOffsets(byteReader(data))
+func parseFont(r io.ReaderAt, index int) (*Font, error) {
+	offs, err := faceOffsets(r)
 	if err != nil {
 		return nil, err
 	}
 	if index < 0 || index >= len(offs) {
 		return nil, fmt.Errorf("no face %d (the file has %d)", index, len(offs))
 	}
-	dir, err := readDir(byteReader(data), offs[index])
+	dir, err := readDir(r, offs[index])
 	if err != nil {
 		return nil, err
 	}
-	f := &Font{tables: map[string][]byte{}}
-	for tag, loc := range dir {
-		if uint64(loc[0])+uint64(loc[1]) > uint64(len(data)) {
-			return nil, fmt.Errorf("table %q runs past the end of the file", tag)
-		}
-		f.tables[tag] = data[loc[0] : loc[0]+loc[1]]
-	}
 	for _, tag := range []string{"head", "hhea", "maxp", "hmtx", "cmap", "loca", "glyf"} {
-		if _, ok := f.tables[tag]; !ok {
+		if _, ok := dir[tag]; !ok {
 			if tag == "glyf" || tag == "loca" {
 				return nil, ErrNotTrueType
 			}
 			return nil, fmt.Errorf("no %s table", tag)
 		}
 	}
+	f := &Font{tables: map[string][]byte{}}
+	for _, tag := range usedTables {
+		loc, ok := dir[tag]
+		if !ok {
+			continue
+		}
+		n := loc[1]
+		if tag == "post" {
+			n = min(n, 32) // the header; glyph names are not needed
+		}
+		tab := make([]byte, n)
+		if _, err := r.ReadAt(tab, int64(loc[0])); err != nil {
+			return nil, fmt.Errorf("table %q: %w", tag, err)
+		}
+		f.tables[tag] = tab
+	}
+	f.glyf = io.NewSectionReader(r, int64(dir["glyf"][0]), int64(dir["glyf"][1]))
 	head, hhea, maxp := f.tables["head"], f.tables["hhea"], f.tables["maxp"]
 	if len(head) < 54 || len(hhea) < 36 || len(maxp) < 6 {
 		return nil, errors.New("truncated head, hhea or maxp table")
@@ -444,17 +452,24 @@ func (f *Font) UnitsPerEm() int { return f.upem }
 func (f *Font) Ascent() int  { return int(f.ascent) }
 func (f *Font) Descent() int { return int(f.descent) }
 
-// glyphData is the outline of glyph g (empty for blank glyphs).
-func (f *Font) glyphData(g uint16) []byte {
-	loca, glyf := f.tables["loca"], f.tables["glyf"]
+// glyphData reads the outline of glyph g (empty for blank glyphs).
+func (f *Font) glyphData(g uint16) ([]byte, error) {
+	loca := f.tables["loca"]
 	var start, end uint32
 	if f.longLoca {
 		start, end = binary.BigEndian.Uint32(loca[4*int(g):]), binary.BigEndian.Uint32(loca[4*int(g)+4:])
 	} else {
 		start, end = 2*uint32(binary.BigEndian.Uint16(loca[2*int(g):])), 2*uint32(binary.BigEndian.Uint16(loca[2*int(g)+2:]))
 	}
-	if end <= start || end > uint32(len(glyf)) {
-		return nil
+	if end <= start {
+		return nil, nil
 	}
-	return glyf[start:end]
+	if int64(end) > f.glyf.Size() {
+		return nil, fmt.Errorf("glyph %d runs past the glyf table", g)
+	}
+	data := make([]byte, end-start)
+	if _, err := f.glyf.ReadAt(data, int64(start)); err != nil {
+		return nil, fmt.Errorf("glyph %d: %w", g, err)
+	}
+	return data, nil
 }

@@ -51,22 +51,33 @@ func components(data []byte) []uint16 {
 // the other glyphs are left empty. used maps each glyph to the character
 // it shows, for the subset's own cmap. It has the tables a PDF FontFile2
 // needs, and a cmap so that the subset is a usable font by itself.
-func (f *Font) Subset(used map[uint16]rune) []byte {
-	keep := map[uint16]bool{0: true}
-	var visit func(g uint16, depth int)
-	visit = func(g uint16, depth int) {
-		if keep[g] && g != 0 || int(g) >= f.numGlyphs || depth > 8 {
-			return
+func (f *Font) Subset(used map[uint16]rune) ([]byte, error) {
+	outlines := map[uint16][]byte{}
+	var visit func(g uint16, depth int) error
+	visit = func(g uint16, depth int) error {
+		if _, ok := outlines[g]; ok || int(g) >= f.numGlyphs || depth > 8 {
+			return nil
 		}
-		keep[g] = true
-		for _, c := range components(f.glyphData(g)) {
-			visit(c, depth+1)
+		data, err := f.glyphData(g)
+		if err != nil {
+			return err
 		}
+		outlines[g] = data
+		for _, c := range components(data) {
+			if err := visit(c, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := visit(0, 0); err != nil {
+		return nil, err
 	}
 	for g := range used {
-		visit(g, 0)
+		if err := visit(g, 0); err != nil {
+			return nil, err
+		}
 	}
-	visit(0, 0)
 
 	be := binary.BigEndian
 	var glyf []byte
@@ -76,10 +87,11 @@ func (f *Font) Subset(used map[uint16]rune) []byte {
 	nh := int(be.Uint16(f.tables["hhea"][34:]))
 	for g := range f.numGlyphs {
 		be.PutUint32(loca[4*g:], uint32(len(glyf)))
-		if !keep[uint16(g)] {
+		data, ok := outlines[uint16(g)]
+		if !ok {
 			continue
 		}
-		glyf = append(glyf, f.glyphData(uint16(g))...)
+		glyf = append(glyf, data...)
 		for len(glyf)%4 != 0 {
 			glyf = append(glyf, 0)
 		}
@@ -113,7 +125,7 @@ func (f *Font) Subset(used map[uint16]rune) []byte {
 	}
 	out := writeSfnt(tables)
 	be.PutUint32(out[headOffset(out)+8:], 0xB1B0AFBA-checksum(out))
-	return out
+	return out, nil
 }
 
 func checksum(b []byte) uint32 {

@@ -333,7 +333,11 @@ func (d *Doc) WriteTo(w io.Writer) (int64, error) {
 
 	var fontRefs bytes.Buffer
 	for _, df := range d.fonts {
-		fmt.Fprintf(&fontRefs, "/%s %d 0 R ", df.name, d.writeFont(pw, df))
+		id, err := d.writeFont(pw, df)
+		if err != nil {
+			return pw.n, fmt.Errorf("font %s: %w", df.font.Family, err)
+		}
+		fmt.Fprintf(&fontRefs, "/%s %d 0 R ", df.name, id)
 	}
 	pw.obj(resources, fmt.Sprintf("<< /Font << %s>> /ProcSet [/PDF /Text] >>", fontRefs.String()))
 
@@ -404,7 +408,7 @@ func (d *Doc) writeItems(pw *pdfWriter, parent int, items []*Item, pageIDs []int
 
 // writeFont writes the subset of df's font as a Type0 font; it returns the
 // Type0 object number.
-func (d *Doc) writeFont(pw *pdfWriter, df *docFont) int {
+func (d *Doc) writeFont(pw *pdfWriter, df *docFont) (int, error) {
 	f := df.font
 	gids := make([]uint16, 0, len(df.used))
 	for g := range df.used {
@@ -459,10 +463,13 @@ func (d *Doc) writeFont(pw *pdfWriter, df *docFont) int {
 	pw.obj(desc, fmt.Sprintf("<< /Type /FontDescriptor /FontName /%s /Flags 4 /FontBBox [%d %d %d %d] /ItalicAngle 0 /Ascent %d /Descent %d /CapHeight %d /StemV 80 /FontFile2 %d 0 R >>",
 		base, scale(int(f.bbox[0])), scale(int(f.bbox[1])), scale(int(f.bbox[2])), scale(int(f.bbox[3])),
 		scale(int(f.ascent)), scale(int(f.descent)), scale(int(f.capHeight)), file))
-	sub := f.Subset(df.used)
+	sub, err := f.Subset(df.used)
+	if err != nil {
+		return 0, err
+	}
 	pw.stream(file, fmt.Sprintf("/Length1 %d", len(sub)), sub)
 	pw.stream(tounicode, "", toUnicode(gids, df.used))
-	return type0
+	return type0, nil
 }
 
 // toUnicode is the CMap that maps glyph codes back to text.
