@@ -427,3 +427,30 @@ func TestWritePDFKeepsEveryFinding(t *testing.T) {
 		t.Errorf("the list's heading row printed %d times on %d pages", heads, pages)
 	}
 }
+
+// A correction without findings, earlier findings or charts prints only
+// the sections it has; a long bureau name shrinks to fit the red header.
+func TestWritePDFOptionalSections(t *testing.T) {
+	typesets(t)
+	b := fixedBulletin()
+	b.Problems, b.Earlier, b.GoodExamples, b.Activity, b.States = nil, nil, nil, nil, nil
+	b.Corrects = &Correction{Number: Number{2018, 4}, Reason: "城关镇东风村的法律顾问姓名有误。"}
+	b.Bureau = "某某省某某市某某县司法局法律顾问工作领导小组办公室"
+	path := writePDF(t, b)
+	raw := poppler(t, "pdftotext", path, "-")
+	text := spaces.ReplaceAllString(raw, "")
+	for _, want := range []string{"关于更正2018年第4期督查通报的通报", "更正原因：城关镇东风村的法律顾问姓名有误。",
+		"二、发现的问题本次督查未发现问题。", "三、下一步工作要求"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("PDF text lacks %q:\n%s", want, text)
+		}
+	}
+	if !strings.Contains(raw, b.Bureau+"督查通报\n") {
+		t.Errorf("the red header is not one line:\n%.300s", raw)
+	}
+	for _, bad := range []string{"前期问题整改情况", "典型做法", "附：统计", "各乡镇问题统计"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("empty section %q printed", bad)
+		}
+	}
+}

@@ -137,6 +137,8 @@ func (t *typesetter) h3(text string) (*pdf.Page, float64) {
 	return t.Paragraph(st, text)
 }
 
+var headFill = pdf.Hex(0xf2f2f2) // th background
+
 // tableStart is the height of a table's heading and first row, which a
 // heading before it keeps on its page.
 const tableStart = 3 * tableSize * 1.35 * 1.4
@@ -158,7 +160,7 @@ func (t *typesetter) table(head []string, rows [][]string, right ...int) {
 		aligns[i] = pdf.Right
 	}
 	t.Table(&pdf.Table{Head: head, Rows: rows, Body: body, Header: header, Aligns: aligns,
-		Fill: pdf.Hex(0xf2f2f2), Rule: 0.75, PadX: 3, PadY: 1.5})
+		Fill: &headFill, Rule: 0.75, PadX: 3, PadY: 1.5})
 }
 
 // redHead is the red header: the bureau's name and the document's kind in

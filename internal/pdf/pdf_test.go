@@ -2,6 +2,7 @@ package pdf
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -168,9 +169,10 @@ func writeDoc(t *testing.T) string {
 		rows = append(rows, []string{"第" + string(rune('A'+i%26)) + "村", "顾问", "本月无到村服务记录"})
 	}
 	st := Style{Face: face, Size: 10.5, Leading: 1.35}
+	grey := Hex(0xf2f2f2)
 	hd := st
 	hd.Face, hd.Align = bold, Center
-	fl.Table(&Table{Head: []string{"村", "法律顾问", "问题"}, Rows: rows, Body: st, Header: hd, Fill: Hex(0xf2f2f2), Rule: 0.75, PadX: 3, PadY: 1.5})
+	fl.Table(&Table{Head: []string{"村", "法律顾问", "问题"}, Rows: rows, Body: st, Header: hd, Fill: &grey, Rule: 0.75, PadX: 3, PadY: 1.5})
 	path := filepath.Join(t.TempDir(), "doc.pdf")
 	var buf bytes.Buffer
 	if _, err := d.WriteTo(&buf); err != nil {
@@ -230,5 +232,40 @@ func TestDocumentFontsAndPages(t *testing.T) {
 	cmd := exec.Command(tool(t, "pdftoppm"), "-r", "30", "-png", path, filepath.Join(t.TempDir(), "page"))
 	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
 		t.Errorf("pdftoppm: %v\n%s", err, out)
+	}
+}
+
+// A row taller than a page is split across pages; no line is lost.
+func TestTallRowSplits(t *testing.T) {
+	f := ukai(t)
+	d := NewDoc(A4Width, A4Height)
+	fl := NewFlow(d, 30*MM, 26*MM, 28*MM, 28*MM)
+	face := &Face{Fonts: []*Font{f}}
+	st := Style{Face: face, Size: 10.5, Leading: 1.35}
+	var long []string
+	for i := range 120 {
+		long = append(long, fmt.Sprintf("第%03d行", i))
+	}
+	fl.Table(&Table{Head: []string{"序号", "内容"}, Rows: [][]string{{"1", "短"}, {"2", strings.Join(long, "\n")}, {"3", "尾"}},
+		Body: st, Header: st, Rule: 0.75, PadX: 3, PadY: 1.5})
+	if n := len(d.Pages()); n != 3 {
+		t.Errorf("%d pages, want 3", n)
+	}
+	path := filepath.Join(t.TempDir(), "tall.pdf")
+	var buf bytes.Buffer
+	if _, err := d.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(tool(t, "pdftotext"), path, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range append(long, "短", "尾") {
+		if !strings.Contains(string(out), l) {
+			t.Errorf("text lacks %q", l)
+		}
 	}
 }

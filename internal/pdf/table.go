@@ -1,15 +1,14 @@
 package pdf
 
 // Table is a ruled table whose heading row repeats on every page it runs
-// onto. Rows never break across pages (a row taller than a page would run
-// over its bottom margin; a bulletin's rows are a few lines at most).
+// onto. A row breaks across pages only when it is taller than a page.
 type Table struct {
 	Head   []string
 	Rows   [][]string
 	Body   Style   // cells; Before, After and Keep apply to the table
 	Header Style   // heading row; Align is used for every heading cell
 	Aligns []Align // per column for body cells; Left when missing
-	Fill   RGB     // heading row background
+	Fill   *RGB    // heading row background; nil for none
 	Rule   float64 // line width of the rules
 	PadX   float64 // cell padding, points
 	PadY   float64
@@ -101,8 +100,8 @@ func (f *Flow) Table(t *Table) (*Page, float64) {
 	var hs [][4]float64 // horizontal rules of the current page's part
 	draw := func(st *Style, r row, aligns []Align, fill bool) {
 		p, y := f.page, f.y
-		if fill {
-			p.Rect(xs[0], y, xs[len(xs)-1]-xs[0], r.height, t.Fill)
+		if fill && t.Fill != nil {
+			p.Rect(xs[0], y, xs[len(xs)-1]-xs[0], r.height, *t.Fill)
 		}
 		lh := st.lineHeight()
 		for i, lines := range r.cells {
@@ -143,16 +142,42 @@ func (f *Flow) Table(t *Table) (*Page, float64) {
 	top := f.begin(t.Body.Before, head.height+first.height+t.Body.Keep)
 	page := f.page
 	startSeg()
+	newPage := func() {
+		closeSeg()
+		f.NewPage()
+		f.atTop = false
+		startSeg()
+	}
+	lh := t.Body.lineHeight()
 	for i, cells := range t.Rows {
 		r := first
 		if i > 0 {
 			r = lay(&t.Body, cells)
 		}
-		if r.height > f.room() && f.y > segTop+head.height {
-			closeSeg()
-			f.NewPage()
-			f.atTop = false
-			startSeg()
+		for r.height > f.room() {
+			fresh := f.y <= segTop+head.height
+			if !fresh && r.height <= f.Doc.H-f.Top-f.Bottom-head.height {
+				newPage() // the row fits on the next page
+				continue
+			}
+			// taller than a page: the lines that fit here, the rest on the next
+			k := int((f.room() - 2*t.PadY - t.Rule) / lh)
+			if k < 1 {
+				if fresh {
+					break // not one line fits on a page: let it run over
+				}
+				newPage()
+				continue
+			}
+			part, rest := row{cells: make([][]string, len(r.cells))}, row{cells: make([][]string, len(r.cells))}
+			for c, lines := range r.cells {
+				part.cells[c], rest.cells[c] = lines[:min(k, len(lines))], lines[min(k, len(lines)):]
+			}
+			part.height = float64(k)*lh + 2*t.PadY + t.Rule
+			rest.height = r.height - float64(k)*lh
+			draw(&t.Body, part, t.Aligns, false)
+			newPage()
+			r = rest
 		}
 		draw(&t.Body, r, t.Aligns, false)
 	}
