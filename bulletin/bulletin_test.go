@@ -454,3 +454,26 @@ func TestWritePDFOptionalSections(t *testing.T) {
 		}
 	}
 }
+
+// Bulletins typeset concurrently share the loaded fonts (run with -race).
+func TestWritePDFConcurrent(t *testing.T) {
+	typesets(t)
+	want := writePDF(t, fixedBulletin())
+	wantBytes, _ := os.ReadFile(want)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			var buf bytes.Buffer
+			err := fixedBulletin().WritePDF(&buf)
+			if err == nil && !bytes.Equal(buf.Bytes(), wantBytes) {
+				err = fmt.Errorf("concurrent output differs (%d bytes, want %d)", buf.Len(), len(wantBytes))
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
