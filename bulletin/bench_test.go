@@ -47,9 +47,27 @@ func BenchmarkBulletinXLSX10k(b *testing.B) {
 	}
 }
 
-// BenchmarkBulletinPDF10k renders and prints; the browser is started
-// before the timer (a CLI run pays its start once, see the report).
+// BenchmarkBulletinPDF10k typesets the PDF in Go (fonts are loaded once
+// per process, before the timer).
 func BenchmarkBulletinPDF10k(b *testing.B) {
+	if err := CanTypeset(); err != nil {
+		b.Skip(err)
+	}
+	bl := bigBulletin(10_000)
+	for b.Loop() {
+		var buf bytes.Buffer
+		if err := bl.WritePDF(&buf); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(buf.Len())/1e6, "MB")
+	}
+}
+
+// BenchmarkBulletinChromiumPDF10k renders the HTML and prints it with
+// Chromium, the fallback where no TrueType CJK font is installed; the
+// browser is started before the timer. It takes about a minute an
+// iteration on 2 cores (issue #7).
+func BenchmarkBulletinChromiumPDF10k(b *testing.B) {
 	p := printer(b)
 	defer p.Close()
 	if _, err := p.start(); err != nil {

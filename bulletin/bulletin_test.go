@@ -331,3 +331,149 @@ func TestOptionalSections(t *testing.T) {
 		t.Errorf("empty sections printed:\n%s", md)
 	}
 }
+
+// typesets skips the test where WritePDF cannot run (no TrueType CJK font)
+// or poppler-utils is missing, except under CI.
+func typesets(t *testing.T) {
+	t.Helper()
+	err := CanTypeset()
+	if err == nil {
+		_, err = exec.LookPath("pdftotext")
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but PDF typesetting cannot run (apt packages fonts-arphic-ukai, fonts-arphic-uming, poppler-utils): %v", err)
+		}
+		t.Skipf("PDF test skipped: %v", err)
+	}
+}
+
+func writePDF(t *testing.T, b *Bulletin) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := b.WritePDF(&buf); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "bulletin.pdf")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func poppler(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", name, err, out)
+	}
+	return string(out)
+}
+
+// The typeset bulletin carries every section of the HTML, as text that
+// extracts, in embedded CJK fonts, on A4 pages that render.
+func TestWritePDF(t *testing.T) {
+	typesets(t)
+	path := writePDF(t, fixedBulletin())
+	text := spaces.ReplaceAllString(poppler(t, "pdftotext", path, "-"), "")
+	for _, want := range []string{
+		"**县司法局督查通报", "2018年第5期", "关于2018年5月精准脱贫村法律顾问工作不定期随机抽查情况的通报",
+		"一、督查基本情况", "随机种子5eed0c0ffee，可复核", "二、发现的问题",
+		"各乡镇问题统计乡镇问题数涉及村数涉及法律顾问城关镇221", "各督查事项问题统计",
+		"城关镇（2个）", "河口乡（1个）", "李家坪村", "王芳", "每季度开展法治讲座", "较重", "第二季度未开展法治讲座|", "台账缺失",
+		"三、前期问题整改情况", "已整改销号（1个）", "4月13日销号", "四、典型做法", "五、下一步工作要求",
+		"（二）各司法所要加强日常督导", "六、附：统计", "各月工作记录数", "问题按状态统计", "已销号",
+		"**县司法局2018年6月8日", "—1—", "—3—",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("PDF text lacks %q:\n%s", want, text)
+		}
+	}
+	info := poppler(t, "pdfinfo", path)
+	for _, want := range []string{"2018年第5期 关于2018年5月", "Pages:           3", "595.28 x 841.89 pts (A4)"} {
+		if !strings.Contains(info, want) {
+			t.Errorf("pdfinfo lacks %q:\n%s", want, info)
+		}
+	}
+	fonts := strings.Split(strings.TrimSpace(poppler(t, "pdffonts", path)), "\n")[2:]
+	if len(fonts) == 0 {
+		t.Error("no fonts in the PDF")
+	}
+	for _, l := range fonts {
+		if f := strings.Fields(l); !strings.Contains(l, "CID TrueType") || strings.Join(f[len(f)-5:len(f)-2], " ") != "yes yes yes" {
+			t.Errorf("font not an embedded subset with a ToUnicode map: %s", l)
+		}
+	}
+	if out := poppler(t, "pdftoppm", "-r", "30", "-png", path, filepath.Join(t.TempDir(), "page")); out != "" {
+		t.Errorf("pdftoppm complains:\n%s", out)
+	}
+}
+
+// Every finding of a long bulletin is in its PDF, its table heading on
+// every page of the list.
+func TestWritePDFKeepsEveryFinding(t *testing.T) {
+	typesets(t)
+	const n = 2000
+	b := bigBulletin(n)
+	path := writePDF(t, b)
+	text := poppler(t, "pdftotext", path, "-")
+	for _, f := range b.Problems {
+		if !strings.Contains(text, f.Village) {
+			t.Fatalf("PDF lacks %s (finding %d)", f.Village, f.ID)
+		}
+	}
+	pages := strings.Count(text, "\f")
+	if heads := strings.Count(spaces.ReplaceAllString(text, ""), "村法律顾问督查事项严重程度问题整改期限"); heads < pages-2 {
+		t.Errorf("the list's heading row printed %d times on %d pages", heads, pages)
+	}
+}
+
+// A correction without findings, earlier findings or charts prints only
+// the sections it has; a long bureau name shrinks to fit the red header.
+func TestWritePDFOptionalSections(t *testing.T) {
+	typesets(t)
+	b := fixedBulletin()
+	b.Problems, b.Earlier, b.GoodExamples, b.Activity, b.States = nil, nil, nil, nil, nil
+	b.Corrects = &Correction{Number: Number{2018, 4}, Reason: "城关镇东风村的法律顾问姓名有误。"}
+	b.Bureau = "某某省某某市某某县司法局法律顾问工作领导小组办公室"
+	path := writePDF(t, b)
+	raw := poppler(t, "pdftotext", path, "-")
+	text := spaces.ReplaceAllString(raw, "")
+	for _, want := range []string{"关于更正2018年第4期督查通报的通报", "更正原因：城关镇东风村的法律顾问姓名有误。",
+		"二、发现的问题本次督查未发现问题。", "三、下一步工作要求"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("PDF text lacks %q:\n%s", want, text)
+		}
+	}
+	if !strings.Contains(raw, b.Bureau+"督查通报\n") {
+		t.Errorf("the red header is not one line:\n%.300s", raw)
+	}
+	for _, bad := range []string{"前期问题整改情况", "典型做法", "附：统计", "各乡镇问题统计"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("empty section %q printed", bad)
+		}
+	}
+}
+
+// Bulletins typeset concurrently share the loaded fonts (run with -race).
+func TestWritePDFConcurrent(t *testing.T) {
+	typesets(t)
+	want := writePDF(t, fixedBulletin())
+	wantBytes, _ := os.ReadFile(want)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			var buf bytes.Buffer
+			err := fixedBulletin().WritePDF(&buf)
+			if err == nil && !bytes.Equal(buf.Bytes(), wantBytes) {
+				err = fmt.Errorf("concurrent output differs (%d bytes, want %d)", buf.Len(), len(wantBytes))
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

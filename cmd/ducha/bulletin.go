@@ -199,11 +199,15 @@ func bulletinShow(e *Env, args []string) error {
 	case "xlsx":
 		err = b.WriteXLSX(&buf)
 	case "pdf":
-		printer, perr := bulletin.FindPrinter()
-		if perr != nil {
-			return perr
+		// typeset in Go; Chromium is only the fallback where no TrueType
+		// CJK font is installed
+		var printer *bulletin.Printer
+		if bulletin.CanTypeset() != nil {
+			if printer, err = bulletin.FindPrinter(); err != nil {
+				return fmt.Errorf("%w; %w", bulletin.ErrNoFont, err)
+			}
+			defer printer.Close()
 		}
-		defer printer.Close()
 		var pdf []byte
 		if pdf, err = b.PDF(e.Ctx, printer); err == nil {
 			buf.Write(pdf)

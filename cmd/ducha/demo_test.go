@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"ducha/bulletin"
 	"ducha/store"
 )
 
@@ -72,6 +75,44 @@ func TestDemoReplayIsDeterministic(t *testing.T) {
 	} {
 		if !strings.Contains(a, want) {
 			t.Errorf("the replay lacks %q:\n%s", want, a)
+		}
+	}
+}
+
+// `bulletin show --format pdf` typesets the stored bulletin without a
+// browser (issue #7): red header, findings, embedded fonts whose text extracts.
+func TestBulletinShowPDF(t *testing.T) {
+	if err := bulletin.CanTypeset(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but bulletin PDFs cannot be typeset: %v", err)
+		}
+		t.Skip(err)
+	}
+	pdftotext, err := exec.LookPath("pdftotext")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but pdftotext is missing")
+		}
+		t.Skip(err)
+	}
+	dir := filepath.Join(t.TempDir(), "demo")
+	if code, out, errs := runDucha(t, "demo", "--dir", dir, "--seed", "7"); code != 0 {
+		t.Fatalf("demo: code %d\n%s%s", code, out, errs)
+	}
+	t.Setenv("DUCHA_CHROMIUM", "/nonexistent/chromium") // the browser is not needed
+	path := filepath.Join(dir, "b.pdf")
+	db := "sqlite:" + filepath.Join(dir, "ducha.db")
+	if code, out, errs := runDucha(t, "--db", db, "bulletin", "show", "2018-5", "--format", "pdf", "-o", path); code != 0 {
+		t.Fatalf("bulletin show: code %d\n%s%s", code, out, errs)
+	}
+	text, err := exec.Command(pdftotext, path, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := strings.Join(strings.Fields(string(text)), "")
+	for _, want := range []string{"督查通报", "2018年第5期", "一、督查基本情况", "二、发现的问题"} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("PDF text lacks %q:\n%.800s", want, flat)
 		}
 	}
 }

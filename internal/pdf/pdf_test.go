@@ -1,0 +1,271 @@
+package pdf
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// ukai is the AR PL UKai CN face (Debian fonts-arphic-ukai); tests skip
+// without it except under CI, whose .ci/run installs it.
+func ukai(t *testing.T) *Font {
+	t.Helper()
+	f, err := FindFont("AR PL UKai CN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f == nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but the font AR PL UKai CN is missing (apt package fonts-arphic-ukai)")
+		}
+		t.Skip("font AR PL UKai CN not installed (apt package fonts-arphic-ukai)")
+	}
+	return f
+}
+
+// tool finds a poppler program, skipping without it except under CI.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but %s is missing (apt package poppler-utils)", name)
+		}
+		t.Skipf("%s not installed (apt package poppler-utils)", name)
+	}
+	return p
+}
+
+func TestFindFontIgnoresCFF(t *testing.T) {
+	f, err := FindFont("Noto Serif CJK SC", "Noto Sans CJK SC")
+	if err != nil || f != nil {
+		t.Errorf("FindFont(Noto CJK) = %v, %v; want nil: a CFF face cannot be embedded as TrueType", f, err)
+	}
+}
+
+func TestSubsetKeepsUsedOutlines(t *testing.T) {
+	f := ukai(t)
+	used := map[uint16]rune{}
+	for _, r := range "督查通报（第5期）ab" {
+		g, ok := f.Glyph(r)
+		if !ok {
+			t.Fatalf("no glyph for %q", r)
+		}
+		used[g] = r
+	}
+	// a composite glyph: its components must come along
+	outline := func(f *Font, g uint16) []byte {
+		data, err := f.glyphData(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	var comp uint16
+	for g := range f.numGlyphs {
+		if len(components(outline(f, uint16(g)))) > 0 {
+			comp = uint16(g)
+			break
+		}
+	}
+	if comp == 0 {
+		t.Fatal("UKai has no composite glyph to test with")
+	}
+	used[comp] = 0xe000 // a private-use character stands for it
+
+	sub, err := f.Subset(used)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sub) > int(f.glyf.Size())/50 {
+		t.Errorf("subset of %d glyphs is %d bytes", len(used), len(sub))
+	}
+	if checksum(sub) != 0xB1B0AFBA {
+		t.Errorf("whole-font checksum = %#x, want 0xB1B0AFBA", checksum(sub))
+	}
+	s, err := parseFont(bytes.NewReader(sub), 0)
+	if err != nil {
+		t.Fatalf("the subset does not parse: %v", err)
+	}
+	if s.numGlyphs != f.numGlyphs || s.upem != f.upem {
+		t.Fatalf("subset has %d glyphs, upem %d; want %d, %d", s.numGlyphs, s.upem, f.numGlyphs, f.upem)
+	}
+	for g, r := range used {
+		if got, _ := s.Glyph(r); got != g {
+			t.Errorf("the subset's cmap maps %q to glyph %d, want %d", r, got, g)
+		}
+	}
+	keep := map[uint16]bool{0: true}
+	for g := range used {
+		keep[g] = true
+		for _, c := range components(outline(f, g)) {
+			keep[c] = true
+		}
+	}
+	for g := range f.numGlyphs {
+		got, want := outline(s, uint16(g)), outline(f, uint16(g))
+		if keep[uint16(g)] {
+			if !bytes.Equal(got, want) {
+				t.Errorf("glyph %d changed in the subset", g)
+			}
+			if s.Advance(uint16(g)) != f.Advance(uint16(g)) {
+				t.Errorf("glyph %d advance %d, want %d", g, s.Advance(uint16(g)), f.Advance(uint16(g)))
+			}
+		} else if len(got) != 0 {
+			t.Errorf("unused glyph %d kept (%d bytes)", g, len(got))
+		}
+	}
+}
+
+func TestBreak(t *testing.T) {
+	face := &Face{Fonts: []*Font{ukai(t)}}
+	em := 10.0 // CJK characters are 1 em wide in UKai, Latin ones half
+	for _, c := range []struct {
+		text   string
+		width  float64 // ems
+		indent float64 // ems
+		want   []string
+	}{
+		{"一二三四五", 3, 0, []string{"一二三", "四五"}},
+		{"一二三四五", 3, 2, []string{"一", "二三四", "五"}},
+		{"一二，三", 2, 0, []string{"一", "二，", "三"}}, // no line starts with ，
+		{"一（二三", 2, 0, []string{"一", "（二", "三"}}, // no line ends with （
+		{"第5eed0c0ffee号", 4, 0, []string{"第", "5eed0c0f", "fee号"}},
+		{"ab cd ef", 2.2, 0, []string{"ab", "cd", "ef"}},
+		{"甲\n乙丙", 5, 0, []string{"甲", "乙丙"}},
+		{"", 5, 0, []string{""}},
+	} {
+		got := face.Break(c.text, em, 0, c.width*em, c.indent*em)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("Break(%q, %g em, indent %g) = %q, want %q", c.text, c.width, c.indent, got, c.want)
+		}
+	}
+	if got := face.MinWidth("第00001村 abc", em, 0); got != em*2.5 {
+		t.Errorf("MinWidth = %g, want the width of 00001 (%g)", got, em*2.5)
+	}
+}
+
+// writeDoc writes a two-page document and returns its path.
+func writeDoc(t *testing.T) string {
+	f := ukai(t)
+	d := NewDoc(A4Width, A4Height)
+	d.Title, d.Lang = "测试文档", "zh-CN"
+	fl := NewFlow(d, 30*MM, 26*MM, 28*MM, 28*MM)
+	face, bold := &Face{Fonts: []*Font{f}}, &Face{Fonts: []*Font{f}, Bold: true}
+	body := Style{Face: face, Size: 15, Leading: 1.7, Align: Justify, Indent: 30}
+	h := body
+	h.Face, h.Align, h.Indent = bold, Center, 0
+	p, y := fl.Paragraph(h, "关于督查情况的通报")
+	d.Bookmark(nil, "标题", p, y)
+	fl.Paragraph(body, strings.Repeat("法律顾问每月到村服务不少于一次，", 10))
+	var rows [][]string
+	for i := range 80 {
+		rows = append(rows, []string{"第" + string(rune('A'+i%26)) + "村", "顾问", "本月无到村服务记录"})
+	}
+	st := Style{Face: face, Size: 10.5, Leading: 1.35}
+	grey := Hex(0xf2f2f2)
+	hd := st
+	hd.Face, hd.Align = bold, Center
+	fl.Table(&Table{Head: []string{"村", "法律顾问", "问题"}, Rows: rows, Body: st, Header: hd, Fill: &grey, Rule: 0.75, PadX: 3, PadY: 1.5})
+	path := filepath.Join(t.TempDir(), "doc.pdf")
+	var buf bytes.Buffer
+	if _, err := d.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(d.Pages()); n != 3 {
+		t.Errorf("%d pages, want 3 (80 rows run onto a third page)", n)
+	}
+	return path
+}
+
+func TestDocumentTextExtracts(t *testing.T) {
+	path := writeDoc(t)
+	out, err := exec.Command(tool(t, "pdftotext"), path, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, out)
+	}
+	text := strings.Join(strings.Fields(string(out)), "")
+	for _, want := range []string{"关于督查情况的通报", "法律顾问每月到村服务不少于一次，法律顾问", "第Z村顾问本月无到村服务记录"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%.300s", want, text)
+		}
+	}
+	// the heading row repeats on every page
+	if n := strings.Count(text, "村法律顾问问题"); n != 3 {
+		t.Errorf("heading row printed %d times, want 3", n)
+	}
+	if !utf8.ValidString(string(out)) {
+		t.Error("extracted text is not UTF-8")
+	}
+}
+
+func TestDocumentFontsAndPages(t *testing.T) {
+	path := writeDoc(t)
+	out, err := exec.Command(tool(t, "pdffonts"), path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdffonts: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")[2:]
+	if len(lines) != 1 || !strings.Contains(lines[0], "+UKaiCN") || !strings.Contains(lines[0], "CID TrueType") ||
+		!strings.HasSuffix(strings.Join(strings.Fields(lines[0])[4:7], " "), "yes yes yes") {
+		t.Errorf("fonts:\n%s\nwant one embedded subset CID TrueType UKaiCN with a ToUnicode map", out)
+	}
+	out, err = exec.Command(tool(t, "pdfinfo"), path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdfinfo: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Title:           测试文档", "Pages:           3", "595.28 x 841.89 pts (A4)"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("pdfinfo lacks %q:\n%s", want, out)
+		}
+	}
+	// poppler renders every page without complaint
+	cmd := exec.Command(tool(t, "pdftoppm"), "-r", "30", "-png", path, filepath.Join(t.TempDir(), "page"))
+	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("pdftoppm: %v\n%s", err, out)
+	}
+}
+
+// A row taller than a page is split across pages; no line is lost.
+func TestTallRowSplits(t *testing.T) {
+	f := ukai(t)
+	d := NewDoc(A4Width, A4Height)
+	fl := NewFlow(d, 30*MM, 26*MM, 28*MM, 28*MM)
+	face := &Face{Fonts: []*Font{f}}
+	st := Style{Face: face, Size: 10.5, Leading: 1.35}
+	var long []string
+	for i := range 120 {
+		long = append(long, fmt.Sprintf("第%03d行", i))
+	}
+	fl.Table(&Table{Head: []string{"序号", "内容"}, Rows: [][]string{{"1", "短"}, {"2", strings.Join(long, "\n")}, {"3", "尾"}},
+		Body: st, Header: st, Rule: 0.75, PadX: 3, PadY: 1.5})
+	if n := len(d.Pages()); n != 3 {
+		t.Errorf("%d pages, want 3", n)
+	}
+	path := filepath.Join(t.TempDir(), "tall.pdf")
+	var buf bytes.Buffer
+	if _, err := d.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(tool(t, "pdftotext"), path, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range append(long, "短", "尾") {
+		if !strings.Contains(string(out), l) {
+			t.Errorf("text lacks %q", l)
+		}
+	}
+}
