@@ -37,14 +37,16 @@ var Unassigned = struct {
 // Request is what the store must compute to evaluate the checklist for period p.
 func (c *Checklist) Request(p Period, scope Scope) FactsRequest {
 	req := FactsRequest{End: civil(p.To), Scope: scope}
+	all := func(*Rule) bool { return true }
 	for _, w := range c.windows() {
 		req.Windows = append(req.Windows, w.Range(req.End))
+		in := func(r *Rule) bool { return r.Window == w }
+		req.Totals = append(req.Totals, c.uses(in, "total"))
+		req.Recovered = append(req.Recovered, c.uses(in, "recovered"))
 	}
-	if c.uses("days_since", "last") {
+	if c.uses(all, "days_since", "last") {
 		req.LookbackFrom = req.End.AddDate(0, 0, 1-Lookback)
 	}
-	req.Totals = c.uses("total")
-	req.Recovered = c.uses("recovered")
 	return req
 }
 
@@ -61,10 +63,14 @@ func (c *Checklist) windows() []Window {
 	return ws
 }
 
-// uses reports whether any rule's condition calls one of the functions, or
-// its message may (a template is searched as text, erring on the side of yes).
-func (c *Checklist) uses(fns ...string) bool {
+// uses reports whether any rule selected by which calls one of the
+// functions in its condition, or its message may (a template is searched as
+// text, erring on the side of yes).
+func (c *Checklist) uses(which func(*Rule) bool, fns ...string) bool {
 	for _, r := range c.Rules {
+		if !which(r) {
+			continue
+		}
 		for _, fn := range fns {
 			for _, m := range r.measures {
 				if m.fn == fn {

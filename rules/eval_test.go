@@ -3,8 +3,9 @@ package rules
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"reflect"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,12 +174,24 @@ func TestRequestWindowsAndLookback(t *testing.T) {
 	if !req.LookbackFrom.Equal(d(2018, 6, 30).AddDate(0, 0, 1-Lookback)) || !req.ScanFrom().Equal(req.LookbackFrom) {
 		t.Errorf("request %+v", req)
 	}
-	if req.Totals || req.Recovered {
+	if slices.Contains(req.Totals, true) || slices.Contains(req.Recovered, true) {
 		t.Errorf("request %+v asks for sums no rule reads", req)
 	}
 	c = one(t, "month", `recovered() > 0`, `{{total "visit"}}`)
-	if req = c.Request(Period{To: d(2018, 6, 30)}, Scope{}); !req.Totals || !req.Recovered || !req.LookbackFrom.IsZero() {
+	if req = c.Request(Period{To: d(2018, 6, 30)}, Scope{}); !req.Totals[0] || !req.Recovered[0] || !req.LookbackFrom.IsZero() {
 		t.Errorf("request %+v", req)
+	}
+	// Sums only for the windows whose rules read them.
+	c, err := Parse("t.yaml", []byte(`rules:
+  - {id: a, title: 甲, window: month, condition: 'total("consultation") > 0', severity: 一般, rectify_within: 7d, message: x}
+  - {id: b, title: 乙, window: quarter, condition: 'events("visit") > 0', severity: 一般, rectify_within: 7d, message: '{{recovered}}'}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req = c.Request(Period{To: d(2018, 6, 30)}, Scope{})
+	if !slices.Equal(req.Totals, []bool{true, false}) || !slices.Equal(req.Recovered, []bool{false, true}) {
+		t.Errorf("per-window sums: totals %v, recovered %v", req.Totals, req.Recovered)
 	}
 	// A template alone asking for last() needs the lookback too.
 	c = one(t, "month", `events("visit") > 0`, `{{last "visit"}}`)

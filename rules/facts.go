@@ -101,10 +101,10 @@ type FactsRequest struct {
 	Windows []DateRange // the distinct windows the checklist uses, all ending on End
 	// LookbackFrom starts the range of Facts.Last; zero when no rule needs it.
 	LookbackFrom time.Time
-	// Totals and Recovered say whether any rule reads total() or
-	// recovered(); when false, Tally.Total and RecoveredFen stay 0 and the
-	// store spares the sums.
-	Totals, Recovered bool
+	// Totals and Recovered say, per window (parallel to Windows), whether a
+	// rule of that window reads total() or recovered(); where false,
+	// Tally.Total and RecoveredFen stay 0 and the store spares the sums.
+	Totals, Recovered []bool
 	Scope             Scope
 }
 
@@ -162,13 +162,15 @@ func TallyFacts(req FactsRequest, villages []Village, advisers map[string]*Advis
 			continue
 		}
 		k := r.Kind.Index()
-		t := Tally{Events: 1}
-		if req.Totals {
-			t.Total = int32(r.Count)
+		tally := func(j int) Tally {
+			if req.Totals[j] {
+				return Tally{Events: 1, Total: int32(r.Count)}
+			}
+			return Tally{Events: 1}
 		}
 		for j, w := range req.Windows {
 			if ts := served[r.Adviser]; ts != nil && w.Contains(r.Day) {
-				ts[j].Add(k, t)
+				ts[j].Add(k, tally(j))
 			}
 		}
 		i, ok := byCode[r.Village]
@@ -178,8 +180,8 @@ func TallyFacts(req FactsRequest, villages []Village, advisers map[string]*Advis
 		f := &out[i]
 		for j, w := range req.Windows {
 			if w.Contains(r.Day) {
-				f.Windows[j].Kinds.Add(k, t)
-				if req.Recovered {
+				f.Windows[j].Kinds.Add(k, tally(j))
+				if req.Recovered[j] {
 					f.Windows[j].RecoveredFen += r.AmountFen
 				}
 			}

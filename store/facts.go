@@ -106,6 +106,13 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 	var colArgs []any
 	type triple struct{ count, total, recovered int } // column indexes into counts; -1: not computed
 	col := make([]triple, len(req.Windows))
+	type needs struct{ totals, recovered bool }
+	need := map[string]needs{} // by start day, over the windows sharing it
+	for i, w := range req.Windows {
+		day := w.From.Format(DateLayout)
+		n := need[day]
+		need[day] = needs{n.totals || req.Totals[i], n.recovered || req.Recovered[i]}
+	}
 	starts := map[string]triple{}
 	for i, w := range req.Windows {
 		day := w.From.Format(DateLayout)
@@ -117,12 +124,12 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 		c := triple{count: len(cols), total: -1, recovered: -1}
 		cols = append(cols, "count(*) FILTER (WHERE day >= ?)")
 		colArgs = append(colArgs, from)
-		if req.Totals {
+		if need[day].totals {
 			c.total = len(cols)
 			cols = append(cols, "COALESCE(sum(count) FILTER (WHERE day >= ?), 0)")
 			colArgs = append(colArgs, from)
 		}
-		if req.Recovered {
+		if need[day].recovered {
 			c.recovered = len(cols)
 			cols = append(cols, "COALESCE(sum(amount_fen) FILTER (WHERE day >= ?), 0)")
 			colArgs = append(colArgs, from)
@@ -184,7 +191,7 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 				continue
 			}
 			t := rules.Tally{Events: int32(counts[c.count])}
-			if c.total >= 0 {
+			if req.Totals[w] {
 				t.Total = int32(counts[c.total])
 			}
 			if ts != nil {
@@ -192,7 +199,7 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 			}
 			if inScope {
 				out[i].Windows[w].Kinds.Add(k, t)
-				if c.recovered >= 0 {
+				if req.Recovered[w] {
 					out[i].Windows[w].RecoveredFen += counts[c.recovered]
 				}
 			}
