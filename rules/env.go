@@ -141,14 +141,14 @@ func daysSince[S ~string](f *Facts, kinds []S, end time.Time) int {
 	return int(civil(end).Sub(d).Hours() / 24)
 }
 
-func (v view) env() *Env {
+// env is an environment whose functions read *v: pointing v at another
+// village and calling bind updates it, with no allocation per village.
+func (v *view) env() *Env {
 	e := &Env{
-		Village:       v.f.Village,
-		Assigned:      v.f.Adviser != nil,
 		Events:        func(k ...string) int { return sumTallies(&v.w.Kinds, k, false) },
 		Total:         func(k ...string) int { return sumTallies(&v.w.Kinds, k, true) },
 		AdviserEvents: func(k ...string) int { return adviserEvents(v.w, k) },
-		Recovered:     v.recovered,
+		Recovered:     func() float64 { return v.recovered() },
 		DaysSince:     func(k ...string) int { return daysSince(v.f, k, v.end) },
 		Last: func(k ...string) any {
 			if d, ok := lastOf(v.f, k); ok {
@@ -157,10 +157,16 @@ func (v view) env() *Env {
 			return nil
 		},
 	}
+	v.bind(e)
+	return e
+}
+
+// bind sets e's plain fields from the village v now points at.
+func (v *view) bind(e *Env) {
+	e.Village, e.Assigned, e.Adviser = v.f.Village, v.f.Adviser != nil, Adviser{}
 	if v.f.Adviser != nil {
 		e.Adviser = *v.f.Adviser
 	}
-	return e
 }
 
 // measure is one function call of a condition whose value a finding reports.

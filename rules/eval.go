@@ -137,7 +137,8 @@ func evaluate(c *Checklist, p Period, idx map[Window]int, facts []Facts) ([]Viol
 	var out []Violation
 	envs := make([]*Env, len(idx))
 	rds := make([]*renderer, len(c.Rules)) // each rule's message renderer, made at its first violation
-	views := make([]view, len(idx))
+	views := make([]view, len(idx))        // the village each window's env reads now
+	bound := make([]bool, len(idx))
 	for fi := range facts {
 		f := &facts[fi]
 		applies := false
@@ -161,17 +162,20 @@ func evaluate(c *Checklist, p Period, idx map[Window]int, facts []Facts) ([]Viol
 			})
 			continue
 		}
-		for i := range envs {
-			envs[i] = nil
-		}
+		clear(bound)
 		for ri, r := range c.Rules {
 			if !r.AppliesTo.Match(f.Village) || !r.Window.Complete(end) {
 				continue
 			}
 			i := idx[r.Window]
-			if envs[i] == nil {
+			if !bound[i] {
 				views[i] = view{f: f, w: &f.Windows[i], end: end}
-				envs[i] = views[i].env()
+				if envs[i] == nil {
+					envs[i] = views[i].env()
+				} else {
+					views[i].bind(envs[i])
+				}
+				bound[i] = true
 			}
 			res, err := machine.Run(r.program, envs[i])
 			if err != nil {
