@@ -38,6 +38,10 @@ type Config struct {
 	Duration time.Duration
 	// Requests is how many dashboard requests are timed; 0: 2,000.
 	Requests int
+	// DashboardFindings is how many findings the database holds while the
+	// dashboard is measured: synthetic ones are added to the round's up to
+	// it; 0: 50,000 (the target's figure).
+	DashboardFindings int
 	// NoPDF skips the PDF figure (no browser start).
 	NoPDF bool
 	// TempDir holds the CSV file; os.TempDir() when empty.
@@ -216,6 +220,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.Requests <= 0 {
 		cfg.Requests = 2000
+	}
+	if cfg.DashboardFindings <= 0 {
+		cfg.DashboardFindings = 50_000
 	}
 	if cfg.TempDir == "" {
 		cfg.TempDir = os.TempDir()
