@@ -2,9 +2,12 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"ducha/internal/testdb"
 	"ducha/rules"
@@ -36,11 +39,25 @@ func BenchmarkDashboardProvince(b *testing.B) {
 	if err := r.prov.load(ctx, db, 1); err != nil {
 		b.Fatal(err)
 	}
+	// The server's CPU too, when it runs on this machine.
+	var pgCPU time.Duration
+	var pgPid int
+	db.X.GetContext(ctx, &pgPid, "SELECT pg_backend_pid()")
+	postmaster := parentOf(pgPid)
+	r.around = func(fn func() error) error {
+		before := childrenCPU(postmaster)
+		err := fn()
+		pgCPU = childrenCPU(postmaster) - before
+		return err
+	}
 	b.ResetTimer()
 	if err := r.dashboard(ctx); err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()
+	if postmaster != 0 {
+		b.ReportMetric(pgCPU.Seconds()*1000/float64(r.cfg.Requests), "pg-cpu-ms/req")
+	}
 	for _, f := range r.rep.Figures {
 		b.Logf("%s: %s %s (%s)", f.Name, num(f.Value), f.Unit, f.Note)
 		switch f.Name {
@@ -48,7 +65,44 @@ func BenchmarkDashboardProvince(b *testing.B) {
 			b.ReportMetric(f.Value, "p50-ms")
 		case "dashboard p99":
 			b.ReportMetric(f.Value, "p99-ms")
+			if _, after, ok := strings.Cut(f.Note, "clients) "); ok {
+				var cpu float64
+				fmt.Sscanf(after, "%f", &cpu)
+				b.ReportMetric(cpu, "go-cpu-ms/req")
+			}
 		}
 	}
 	b.Logf("load %s", loadavg())
+}
+
+// parentOf is the parent process of pid (0 when unknown: the server is
+// not on this machine, or not Linux).
+func parentOf(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if pid == 0 || err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
+}
+
+// childrenCPU is the CPU time used so far by the children of pid (a
+// PostgreSQL server's backends and workers).
+func childrenCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return 0
+	}
+	var total time.Duration
+	for _, c := range strings.Fields(string(b)) {
+		if st, err := os.ReadFile("/proc/" + c + "/stat"); err == nil {
+			total += statCPU(string(st))
+		}
+	}
+	return total
 }
