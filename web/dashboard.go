@@ -33,7 +33,7 @@ type Dashboard struct {
 	// nothing of the viewer's): requests served from the cache only wrap it
 	// in the layout.
 	once    sync.Once
-	content template.HTML
+	content []byte
 	err     error
 }
 

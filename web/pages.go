@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"os"
 	"slices"
@@ -33,13 +32,13 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, c *call) {
 	d.once.Do(func() {
 		var buf bytes.Buffer
 		d.err = s.pages["dashboard"].t.ExecuteTemplate(&buf, "content", pageData{Body: d})
-		d.content = template.HTML(buf.String())
+		d.content = buf.Bytes()
 	})
 	if d.err != nil {
 		s.fail(w, r, c, d.err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "prerendered", c, "督查工作台", d.content)
+	s.renderPrerendered(w, r, c, "督查工作台", d.content)
 }
 
 // Rounds.
