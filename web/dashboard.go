@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"html/template"
@@ -17,17 +18,20 @@ import (
 // Dashboard is the overview of open findings: by state, by colour, by
 // township, the overdue list, the latest rounds and bulletins.
 type Dashboard struct {
-	Township  string             `json:"township,omitempty"` // "" for the whole county
-	Today     time.Time          `json:"today"`
-	Open      int                `json:"open"`
-	States    []StateCount       `json:"states"`
-	Colours   ColourCount        `json:"colours"`
-	Townships []TownshipCount    `json:"townships"`
-	Overdue   []FindingBrief     `json:"overdue"`
-	Rounds    []store.RoundBrief `json:"rounds"`
-	Bulletins []BulletinBrief    `json:"bulletins"`
-	StateSVG  template.HTML      `json:"-"`
-	ColourSVG template.HTML      `json:"-"`
+	Township string    `json:"township,omitempty"` // "" for the whole county
+	Today    time.Time `json:"today"`
+	// ComputedAt is when the figures were read (they may be served for a
+	// while after: see dashCache).
+	ComputedAt time.Time          `json:"computed_at"`
+	Open       int                `json:"open"`
+	States     []StateCount       `json:"states"`
+	Colours    ColourCount        `json:"colours"`
+	Townships  []TownshipCount    `json:"townships"`
+	Overdue    []FindingBrief     `json:"overdue"`
+	Rounds     []store.RoundBrief `json:"rounds"`
+	Bulletins  []BulletinBrief    `json:"bulletins"`
+	StateSVG   template.HTML      `json:"-"`
+	ColourSVG  template.HTML      `json:"-"`
 
 	// The page's content, rendered once per computed dashboard (it holds
 	// nothing of the viewer's): requests served from the cache only wrap it
@@ -109,12 +113,13 @@ func (s *Server) yellowCut(today time.Time) time.Time {
 // GROUP BY over open findings, one bounded query for the overdue list and
 // one for the latest rounds: never a query per finding.
 func (s *Server) buildDashboard(ctx context.Context, township string) (*Dashboard, error) {
-	today := s.today()
+	now := s.now()
+	today := workflow.CivilDate(now)
 	cells, err := s.db.DashboardCells(ctx, township)
 	if err != nil {
 		return nil, err
 	}
-	d := &Dashboard{Township: township, Today: today}
+	d := &Dashboard{Township: township, Today: today, ComputedAt: now}
 	byState := map[string]int{}
 	byTown := map[string]*TownshipCount{}
 	colourOf := map[string]workflow.Colour{} // per state and deadline: the cells share them
@@ -213,107 +218,26 @@ func colourChart(ts []TownshipCount) template.HTML {
 	return template.HTML(b.String())
 }
 
-// dashCache keeps each scope's dashboard for a short while (stale while
-// revalidate): within ttl it is served as is; after ttl it is still served
-// while one background rebuild runs, so clients never queue behind the
-// aggregate queries. A transition made through this handler invalidates
-// every entry, and the next request rebuilds in the foreground (concurrent
-// ones wait for that one build). A figure is thus at most ttl plus one
-// build old, and never older than the caller's own last action.
-type dashCache struct {
-	ttl time.Duration
-
-	mu      sync.Mutex
-	gen     int // bumped by invalidate
-	entries map[string]*dashEntry
-}
-
-type dashEntry struct {
-	done       chan struct{} // closed when the first build ends
-	gen        int
-	at         time.Time
-	built      bool
-	refreshing bool
-	d          *Dashboard
-	err        error
-}
-
-func newDashCache(ttl time.Duration) *dashCache {
-	return &dashCache{ttl: ttl, entries: map[string]*dashEntry{}}
-}
-
-type buildFunc func(context.Context) (*Dashboard, error)
-
-func (c *dashCache) get(ctx context.Context, key string, build buildFunc) (*Dashboard, error) {
-	if c.ttl < 0 {
-		return build(ctx)
-	}
-	c.mu.Lock()
-	e := c.entries[key]
-	switch {
-	case e != nil && e.gen == c.gen && e.built:
-		if time.Since(e.at) >= c.ttl && !e.refreshing {
-			e.refreshing = true
-			go c.refresh(key, e, build)
+// dashboardFor returns the dashboard of township ("" for all) as user
+// should see it now: from the cache, its page content rendered with it.
+func (s *Server) dashboardFor(ctx context.Context, user, township string) (*Dashboard, error) {
+	key := dashKey{township: township, day: s.today().Format(time.DateOnly)}
+	return s.dashboard.get(ctx, key, user, func(ctx context.Context) (*Dashboard, error) {
+		d, err := s.buildDashboard(ctx, township)
+		if err != nil {
+			return nil, err
 		}
-		d := e.d
-		c.mu.Unlock()
+		s.renderDashboard(d)
 		return d, nil
-	case e != nil && e.gen == c.gen: // being built: wait for it
-		c.mu.Unlock()
-		select {
-		case <-e.done:
-			return e.result()
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	e = &dashEntry{done: make(chan struct{}), gen: c.gen}
-	c.entries[key] = e
-	c.mu.Unlock()
-	d, err := build(context.WithoutCancel(ctx))
-	c.mu.Lock()
-	e.d, e.err, e.at, e.built = d, err, time.Now(), true
-	if err != nil && c.entries[key] == e {
-		delete(c.entries, key) // the next request tries again
-	}
-	c.mu.Unlock()
-	close(e.done)
-	return d, err
+	})
 }
 
-func (e *dashEntry) result() (*Dashboard, error) { return e.d, e.err }
-
-// refresh rebuilds an expired entry in the background.
-func (c *dashCache) refresh(key string, old *dashEntry, build buildFunc) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	d, err := build(ctx)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries[key] != old {
-		return
-	}
-	if err != nil {
-		old.refreshing = false // keep serving the old figures; retry after ttl
-		old.at = time.Now()
-		return
-	}
-	done := make(chan struct{})
-	close(done)
-	c.entries[key] = &dashEntry{done: done, gen: old.gen, at: time.Now(), built: true, d: d}
-}
-
-// invalidate drops every cached dashboard (after a transition).
-func (c *dashCache) invalidate() {
-	c.mu.Lock()
-	c.gen++
-	c.mu.Unlock()
-}
-
-func (s *Server) dashboardFor(ctx context.Context, township string) (*Dashboard, error) {
-	key := township + "|" + s.today().Format(time.DateOnly)
-	return s.dashboard.get(ctx, key, func(ctx context.Context) (*Dashboard, error) {
-		return s.buildDashboard(ctx, township)
+// renderDashboard renders d's page content, once: it holds nothing of the
+// viewer's, so every request served d only wraps it in its layout.
+func (s *Server) renderDashboard(d *Dashboard) {
+	d.once.Do(func() {
+		var buf bytes.Buffer
+		d.err = s.pages["dashboard"].t.ExecuteTemplate(&buf, "content", pageData{Body: d})
+		d.content = buf.Bytes()
 	})
 }

@@ -49,6 +49,12 @@ var funcs = template.FuncMap{
 		}
 		return t.In(workflow.Shanghai).Format("2006-01-02 15:04")
 	},
+	"clock": func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.In(workflow.Shanghai).Format("15:04:05")
+	},
 	"stateLabel":  func(s any) string { return workflow.State(fmt.Sprint(s)).Label() },
 	"eventLabel":  func(e any) string { return workflow.Event(fmt.Sprint(e)).Label() },
 	"colourLabel": func(c any) string { return workflow.Colour(fmt.Sprint(c)).Label() },

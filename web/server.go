@@ -70,8 +70,12 @@ type Options struct {
 	// and closes it. When nil, bulletins offer HTML, Markdown and XLSX only.
 	Printer *bulletin.Printer
 	// DashboardTTL is how long the dashboard's figures may be reused for the
-	// same scope (they are recomputed at once after a transition made
-	// through this handler); 2 seconds when zero, never reused when negative.
+	// same scope before they are recomputed in the background; 2 seconds
+	// when zero, never reused when negative. Changes made through this
+	// handler start a recomputation at once, and whoever made one sees it
+	// on their next dashboard; changes made elsewhere (the engine, the
+	// command line, another server) show within DashboardTTL plus one
+	// computation. Each page says when its figures were computed.
 	DashboardTTL time.Duration
 }
 
