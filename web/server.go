@@ -77,6 +77,13 @@ type Options struct {
 	// command line, another server) show within DashboardTTL plus one
 	// computation. Each page says when its figures were computed.
 	DashboardTTL time.Duration
+	// SessionRecheck is how long a session read from the database is
+	// trusted before it is read again; 5 seconds when zero, never when
+	// negative. Expiry is checked on every request and a logout through
+	// this handler takes effect at once; a logout through another server
+	// sharing the database, or a change to the user there, within
+	// SessionRecheck.
+	SessionRecheck time.Duration
 }
 
 //go:embed templates/*.html
@@ -103,6 +110,7 @@ type Server struct {
 	pages     map[string]*pageTemplate
 	metrics   *metrics
 	dashboard *dashCache
+	sessCache *sessionCache
 	routes    []route
 }
 
@@ -160,6 +168,9 @@ func newServer(opt Options) (*Server, error) {
 	if opt.DashboardTTL == 0 {
 		opt.DashboardTTL = 2 * time.Second
 	}
+	if opt.SessionRecheck == 0 {
+		opt.SessionRecheck = 5 * time.Second
+	}
 	if opt.Checklist == "" {
 		for _, sc := range opt.Config.Schedules {
 			if sc.Checklist != "" {
@@ -182,7 +193,7 @@ func newServer(opt Options) (*Server, error) {
 	s := &Server{
 		opt: opt, db: opt.DB, findings: store.NewFindings(opt.DB), sessions: opt.DB.Sessions(), life: &life, rounds: opt.Rounds,
 		cfg: opt.Config, log: opt.Logger, now: opt.Now, mux: http.NewServeMux(), pages: pages,
-		dashboard: newDashCache(opt.DashboardTTL),
+		dashboard: newDashCache(opt.DashboardTTL), sessCache: newSessionCache(opt.SessionRecheck),
 	}
 	if fs, ok := life.Store.(*store.Findings); ok {
 		s.findings = fs
