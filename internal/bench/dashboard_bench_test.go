@@ -47,7 +47,7 @@ func BenchmarkDashboardProvince(b *testing.B) {
 	r.around = func(fn func() error) error {
 		before := childrenCPU(postmaster)
 		err := fn()
-		pgCPU = childrenCPU(postmaster) - before
+		pgCPU = cpuSince(before, childrenCPU(postmaster))
 		return err
 	}
 	b.ResetTimer()
@@ -88,21 +88,31 @@ func parentOf(pid int) int {
 	return ppid
 }
 
-// childrenCPU is the CPU time used so far by the children of pid (a
+// childrenCPU is the CPU time used so far by each child of pid (a
 // PostgreSQL server's backends and workers).
-func childrenCPU(pid int) time.Duration {
+func childrenCPU(pid int) map[string]time.Duration {
+	out := map[string]time.Duration{}
 	if pid == 0 {
-		return 0
+		return out
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
 	if err != nil {
-		return 0
+		return out
 	}
-	var total time.Duration
 	for _, c := range strings.Fields(string(b)) {
 		if st, err := os.ReadFile("/proc/" + c + "/stat"); err == nil {
-			total += statCPU(string(st))
+			out[c] = statCPU(string(st))
 		}
 	}
-	return total
+	return out
+}
+
+// cpuSince is the CPU time the children in after used since before (a
+// child that exited in between is not counted; a new one counts whole).
+func cpuSince(before, after map[string]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, t := range after {
+		d += t - before[pid]
+	}
+	return d
 }
