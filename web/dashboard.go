@@ -180,16 +180,26 @@ func (s *Server) buildDashboard(ctx context.Context, township string) (*Dashboar
 	return d, nil
 }
 
+// chartTownships is how many townships the colour chart draws at most:
+// beyond a county's few dozen a bar chart is no longer read (500 bars are
+// 13,000 pixels tall); the table beside it lists them all.
+const chartTownships = 30
+
 // colourChart draws each township's open findings as a stacked horizontal
-// bar, red, yellow and blue, as an inline SVG. Shared attributes sit on
-// groups (labels, one group per colour, totals), so a province's hundreds
-// of townships cost about 110 bytes each.
+// bar, red, yellow and blue, as an inline SVG: the first chartTownships of
+// ts (sorted most red first), the title saying so when there are more.
+// Shared attributes sit on groups (labels, one group per colour, totals).
 func colourChart(ts []TownshipCount) template.HTML {
 	const (
 		width, left, right, row, top = 420, 80, 40, 26, 30
 	)
 	if len(ts) == 0 {
 		return ""
+	}
+	title := "各乡镇亮灯情况"
+	if len(ts) > chartTownships {
+		title = fmt.Sprintf("红灯最多的 %d 个乡镇 (共 %d 个)", chartTownships, len(ts))
+		ts = ts[:chartTownships]
 	}
 	most := 1
 	for _, t := range ts {
@@ -198,8 +208,8 @@ func colourChart(ts []TownshipCount) template.HTML {
 	height := top + row*len(ts) + 10
 	scale := float64(width-left-right) / float64(most)
 	b := make([]byte, 0, 512+110*len(ts))
-	b = fmt.Appendf(b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="各乡镇亮灯情况" class="chart">`, width, height)
-	b = fmt.Appendf(b, `<text x="%d" y="18" font-size="15" font-weight="bold">各乡镇亮灯情况</text>`, left)
+	b = fmt.Appendf(b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s" class="chart">`, width, height, title)
+	b = fmt.Appendf(b, `<text x="%d" y="18" font-size="15" font-weight="bold">%s</text>`, left, title)
 	b = fmt.Appendf(b, `<g font-size="13" text-anchor="end">`)
 	for i, t := range ts {
 		b = fmt.Appendf(b, `<text x="%d" y="%d">%s</text>`, left-6, top+i*row+15, template.HTMLEscapeString(t.Name))

@@ -386,3 +386,27 @@ func TestDashboardFreshness(t *testing.T) {
 		}
 	})
 }
+
+func TestColourChart(t *testing.T) {
+	var ts []TownshipCount
+	for i := range chartTownships + 5 {
+		ts = append(ts, TownshipCount{Name: fmt.Sprintf("乡镇%02d", i), ColourCount: ColourCount{Red: 40 - i, Yellow: i % 3, Blue: 1}})
+	}
+	svg := string(colourChart(ts[:3]))
+	if !strings.Contains(svg, `aria-label="各乡镇亮灯情况"`) || strings.Count(svg, "<rect") != 3+2+3 {
+		t.Fatalf("3 townships: %s", svg)
+	}
+	svg = string(colourChart(ts))
+	if got := strings.Count(svg, ">乡镇"); got != chartTownships {
+		t.Fatalf("%d township labels drawn of %d, want %d", got, len(ts), chartTownships)
+	}
+	if !strings.Contains(svg, fmt.Sprintf("红灯最多的 %d 个乡镇 (共 %d 个)", chartTownships, len(ts))) {
+		t.Fatalf("the title does not say the chart is cut: %.300s", svg)
+	}
+	if strings.Contains(svg, fmt.Sprintf(">乡镇%02d<", chartTownships)) {
+		t.Fatal("a township past the cut is drawn")
+	}
+	if colourChart(nil) != "" {
+		t.Fatal("a chart without townships")
+	}
+}
