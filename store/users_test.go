@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"ducha/internal/testdb"
 	"ducha/store"
@@ -60,6 +61,36 @@ func TestUsers(t *testing.T) {
 		users, err := db.Users(ctx)
 		if err != nil || len(users) != 3 || users[0].Login != "adv1" {
 			t.Fatalf("users: %+v %v", users, err)
+		}
+	})
+}
+
+func TestSessionLookup(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		seedFindingCounty(t, db)
+		u := workflow.User{Login: "off1", Name: "赵所长", Role: workflow.Officer, Township: "河口乡", PasswordHash: "x"}
+		if err := db.AddUser(ctx, &u); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2018, 3, 5, 10, 0, 0, 0, time.UTC)
+		expires := now.Add(time.Hour)
+		if err := db.CreateSession(ctx, "h1", u.ID, "csrf1", now, expires); err != nil {
+			t.Fatal(err)
+		}
+		ss := db.Sessions()
+		si, err := ss.Lookup(ctx, "h1", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if si.User.Login != "off1" || si.User.Township != "河口乡" || si.CSRF != "csrf1" || !si.Expires.Equal(expires) {
+			t.Fatalf("session read back as %+v", si)
+		}
+		if _, err := ss.Lookup(ctx, "h1", expires); !errors.Is(err, workflow.ErrNotFound) {
+			t.Fatalf("expired session: %v", err)
+		}
+		if _, err := ss.Lookup(ctx, "nope", now); !errors.Is(err, workflow.ErrNotFound) {
+			t.Fatalf("unknown session: %v", err)
 		}
 	})
 }

@@ -44,29 +44,46 @@ func (db *DB) Sessions() *Sessions { return &Sessions{db: db} }
 // Session returns the user and CSRF token of an unexpired session, or an
 // error matching workflow.ErrNotFound.
 func (s *Sessions) Session(ctx context.Context, idHash string, now time.Time) (*workflow.User, string, error) {
+	si, err := s.Lookup(ctx, idHash, now)
+	if err != nil {
+		return nil, "", err
+	}
+	return &si.User, si.CSRF, nil
+}
+
+// SessionInfo is an unexpired session as stored.
+type SessionInfo struct {
+	User    workflow.User
+	CSRF    string
+	Expires time.Time
+}
+
+// Lookup returns an unexpired session, or an error matching
+// workflow.ErrNotFound.
+func (s *Sessions) Lookup(ctx context.Context, idHash string, now time.Time) (*SessionInfo, error) {
 	s.once.Do(func() {
 		s.stmt, s.prepErr = s.db.X.PreparexContext(ctx, s.db.Rebind(`SELECT u.id, u.login, u.name, u.role,
-			COALESCE(t.name, '') AS township, COALESCE(a.code, '') AS adviser, u.password_hash, s.csrf
+			COALESCE(t.name, '') AS township, COALESCE(a.code, '') AS adviser, u.password_hash, s.csrf, s.expires_at
 			FROM web_sessions s JOIN users u ON u.id = s.user_id
 			LEFT JOIN townships t ON t.id = u.township_id LEFT JOIN advisers a ON a.id = u.adviser_id
 			WHERE s.id_hash = ? AND s.expires_at > ?`))
 	})
 	if s.prepErr != nil {
-		return nil, "", fmt.Errorf("prepare session lookup: %w", s.prepErr)
+		return nil, fmt.Errorf("prepare session lookup: %w", s.prepErr)
 	}
 	var r struct {
 		userRow
-		CSRF string `db:"csrf"`
+		CSRF    string  `db:"csrf"`
+		Expires Instant `db:"expires_at"`
 	}
 	err := s.stmt.GetContext(ctx, &r, idHash, Instant(now))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", &workflow.NotFoundError{What: "会话"}
+		return nil, &workflow.NotFoundError{What: "会话"}
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("read session: %w", err)
+		return nil, fmt.Errorf("read session: %w", err)
 	}
-	u := r.user()
-	return &u, r.CSRF, nil
+	return &SessionInfo{User: r.user(), CSRF: r.CSRF, Expires: r.Expires.T()}, nil
 }
 
 // DeleteSession ends a session, and every expired one.

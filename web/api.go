@@ -39,7 +39,7 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, c *call) {
 }
 
 func (s *Server) apiDashboard(w http.ResponseWriter, r *http.Request, c *call) {
-	d, err := s.dashboardFor(r.Context(), township(c.User, r.URL.Query().Get("township")))
+	d, err := s.dashboardFor(r.Context(), c.User.Login, township(c.User, r.URL.Query().Get("township")))
 	if err != nil {
 		s.fail(w, r, c, err)
 		return

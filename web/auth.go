@@ -68,7 +68,7 @@ func (s *Server) page(roles []workflow.Role, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &call{}
 		if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
-			u, csrf, err := s.sessions.Session(r.Context(), HashToken(ck.Value), s.now())
+			u, csrf, err := s.sessCache.session(r.Context(), HashToken(ck.Value), s.now(), s.sessions.Lookup)
 			if err == nil {
 				c.User, c.CSRF = u, csrf
 			} else if !errors.Is(err, workflow.ErrNotFound) {
@@ -223,6 +223,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	// A fresh session id at every login: a planted cookie is never adopted.
 	if old, err := r.Cookie(sessionCookie); err == nil {
 		_ = s.db.DeleteSession(ctx, HashToken(old.Value), now)
+		s.sessCache.forget(HashToken(old.Value))
 	}
 	id := NewToken()
 	if err := s.db.CreateSession(ctx, HashToken(id), u.ID, NewToken(), now, now.Add(s.opt.SessionTTL)); err != nil {
@@ -245,6 +246,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *call) {
 			s.fail(w, r, c, err)
 			return
 		}
+		s.sessCache.forget(HashToken(ck.Value))
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: s.secure(r)})

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"html/template"
@@ -17,23 +18,26 @@ import (
 // Dashboard is the overview of open findings: by state, by colour, by
 // township, the overdue list, the latest rounds and bulletins.
 type Dashboard struct {
-	Township  string             `json:"township,omitempty"` // "" for the whole county
-	Today     time.Time          `json:"today"`
-	Open      int                `json:"open"`
-	States    []StateCount       `json:"states"`
-	Colours   ColourCount        `json:"colours"`
-	Townships []TownshipCount    `json:"townships"`
-	Overdue   []FindingBrief     `json:"overdue"`
-	Rounds    []store.RoundBrief `json:"rounds"`
-	Bulletins []BulletinBrief    `json:"bulletins"`
-	StateSVG  template.HTML      `json:"-"`
-	ColourSVG template.HTML      `json:"-"`
+	Township string    `json:"township,omitempty"` // "" for the whole county
+	Today    time.Time `json:"today"`
+	// ComputedAt is when the figures were read (they may be served for a
+	// while after: see dashCache).
+	ComputedAt time.Time          `json:"computed_at"`
+	Open       int                `json:"open"`
+	States     []StateCount       `json:"states"`
+	Colours    ColourCount        `json:"colours"`
+	Townships  []TownshipCount    `json:"townships"`
+	Overdue    []FindingBrief     `json:"overdue"`
+	Rounds     []store.RoundBrief `json:"rounds"`
+	Bulletins  []BulletinBrief    `json:"bulletins"`
+	StateSVG   template.HTML      `json:"-"`
+	ColourSVG  template.HTML      `json:"-"`
 
 	// The page's content, rendered once per computed dashboard (it holds
 	// nothing of the viewer's): requests served from the cache only wrap it
 	// in the layout.
 	once    sync.Once
-	content template.HTML
+	content []byte
 	err     error
 }
 
@@ -109,12 +113,13 @@ func (s *Server) yellowCut(today time.Time) time.Time {
 // GROUP BY over open findings, one bounded query for the overdue list and
 // one for the latest rounds: never a query per finding.
 func (s *Server) buildDashboard(ctx context.Context, township string) (*Dashboard, error) {
-	today := s.today()
+	now := s.now()
+	today := workflow.CivilDate(now)
 	cells, err := s.db.DashboardCells(ctx, township)
 	if err != nil {
 		return nil, err
 	}
-	d := &Dashboard{Township: township, Today: today}
+	d := &Dashboard{Township: township, Today: today, ComputedAt: now}
 	byState := map[string]int{}
 	byTown := map[string]*TownshipCount{}
 	colourOf := map[string]workflow.Colour{} // per state and deadline: the cells share them
@@ -175,8 +180,15 @@ func (s *Server) buildDashboard(ctx context.Context, township string) (*Dashboar
 	return d, nil
 }
 
+// chartTownships is how many townships the colour chart draws at most:
+// beyond a county's few dozen a bar chart is no longer read (500 bars are
+// 13,000 pixels tall); the table beside it lists them all.
+const chartTownships = 30
+
 // colourChart draws each township's open findings as a stacked horizontal
-// bar, red, yellow and blue, as an inline SVG.
+// bar, red, yellow and blue, as an inline SVG: the first chartTownships of
+// ts (sorted most red first), the title saying so when there are more.
+// Shared attributes sit on groups (labels, one group per colour, totals).
 func colourChart(ts []TownshipCount) template.HTML {
 	const (
 		width, left, right, row, top = 420, 80, 40, 26, 30
@@ -184,136 +196,79 @@ func colourChart(ts []TownshipCount) template.HTML {
 	if len(ts) == 0 {
 		return ""
 	}
+	title := "各乡镇亮灯情况"
+	if len(ts) > chartTownships {
+		title = fmt.Sprintf("红灯最多的 %d 个乡镇 (共 %d 个)", chartTownships, len(ts))
+		ts = ts[:chartTownships]
+	}
 	most := 1
 	for _, t := range ts {
 		most = max(most, t.Total())
 	}
 	height := top + row*len(ts) + 10
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="各乡镇亮灯情况" class="chart">`, width, height)
-	fmt.Fprintf(&b, `<text x="%d" y="18" font-size="15" font-weight="bold">各乡镇亮灯情况</text>`, left)
 	scale := float64(width-left-right) / float64(most)
+	b := make([]byte, 0, 512+110*len(ts))
+	b = fmt.Appendf(b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" role="img" aria-label="%s" class="chart">`, width, height, title)
+	b = fmt.Appendf(b, `<text x="%d" y="18" font-size="15" font-weight="bold">%s</text>`, left, title)
+	b = fmt.Appendf(b, `<g font-size="13" text-anchor="end">`)
 	for i, t := range ts {
-		y := top + i*row
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="13" text-anchor="end">%s</text>`, left-6, y+15, template.HTMLEscapeString(t.Name))
-		x := float64(left)
-		for _, part := range []struct {
-			n    int
-			fill string
-		}{{t.Red, "#d93025"}, {t.Yellow, "#f2b400"}, {t.Blue, "#1a73e8"}} {
-			w := float64(part.n) * scale
-			if part.n > 0 {
-				fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="18" fill="%s"/>`, x, y+2, w, part.fill)
+		b = fmt.Appendf(b, `<text x="%d" y="%d">%s</text>`, left-6, top+i*row+15, template.HTMLEscapeString(t.Name))
+	}
+	b = append(b, `</g>`...)
+	// The bars, one group per colour: red from the left edge, then yellow,
+	// then blue.
+	ends := make([]float64, len(ts))
+	for i := range ends {
+		ends[i] = left
+	}
+	for _, part := range []struct {
+		n    func(TownshipCount) int
+		fill string
+	}{
+		{func(t TownshipCount) int { return t.Red }, "#d93025"},
+		{func(t TownshipCount) int { return t.Yellow }, "#f2b400"},
+		{func(t TownshipCount) int { return t.Blue }, "#1a73e8"},
+	} {
+		b = fmt.Appendf(b, `<g fill="%s">`, part.fill)
+		for i, t := range ts {
+			n := part.n(t)
+			if n == 0 {
+				continue
 			}
-			x += w
+			w := float64(n) * scale
+			b = fmt.Appendf(b, `<rect x="%.1f" y="%d" width="%.1f" height="18"/>`, ends[i], top+i*row+2, w)
+			ends[i] += w
 		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="12">%d</text>`, x+4, y+15, t.Total())
+		b = append(b, `</g>`...)
 	}
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String())
-}
-
-// dashCache keeps each scope's dashboard for a short while (stale while
-// revalidate): within ttl it is served as is; after ttl it is still served
-// while one background rebuild runs, so clients never queue behind the
-// aggregate queries. A transition made through this handler invalidates
-// every entry, and the next request rebuilds in the foreground (concurrent
-// ones wait for that one build). A figure is thus at most ttl plus one
-// build old, and never older than the caller's own last action.
-type dashCache struct {
-	ttl time.Duration
-
-	mu      sync.Mutex
-	gen     int // bumped by invalidate
-	entries map[string]*dashEntry
-}
-
-type dashEntry struct {
-	done       chan struct{} // closed when the first build ends
-	gen        int
-	at         time.Time
-	built      bool
-	refreshing bool
-	d          *Dashboard
-	err        error
-}
-
-func newDashCache(ttl time.Duration) *dashCache {
-	return &dashCache{ttl: ttl, entries: map[string]*dashEntry{}}
-}
-
-type buildFunc func(context.Context) (*Dashboard, error)
-
-func (c *dashCache) get(ctx context.Context, key string, build buildFunc) (*Dashboard, error) {
-	if c.ttl < 0 {
-		return build(ctx)
+	b = append(b, `<g font-size="12">`...)
+	for i, t := range ts {
+		b = fmt.Appendf(b, `<text x="%.1f" y="%d">%d</text>`, ends[i]+4, top+i*row+15, t.Total())
 	}
-	c.mu.Lock()
-	e := c.entries[key]
-	switch {
-	case e != nil && e.gen == c.gen && e.built:
-		if time.Since(e.at) >= c.ttl && !e.refreshing {
-			e.refreshing = true
-			go c.refresh(key, e, build)
+	b = append(b, `</g></svg>`...)
+	return template.HTML(b)
+}
+
+// dashboardFor returns the dashboard of township ("" for all) as user
+// should see it now: from the cache, its page content rendered with it.
+func (s *Server) dashboardFor(ctx context.Context, user, township string) (*Dashboard, error) {
+	key := dashKey{township: township, day: s.today().Format(time.DateOnly)}
+	return s.dashboard.get(ctx, key, user, func(ctx context.Context) (*Dashboard, error) {
+		d, err := s.buildDashboard(ctx, township)
+		if err != nil {
+			return nil, err
 		}
-		d := e.d
-		c.mu.Unlock()
+		s.renderDashboard(d)
 		return d, nil
-	case e != nil && e.gen == c.gen: // being built: wait for it
-		c.mu.Unlock()
-		select {
-		case <-e.done:
-			return e.result()
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	e = &dashEntry{done: make(chan struct{}), gen: c.gen}
-	c.entries[key] = e
-	c.mu.Unlock()
-	d, err := build(context.WithoutCancel(ctx))
-	c.mu.Lock()
-	e.d, e.err, e.at, e.built = d, err, time.Now(), true
-	if err != nil && c.entries[key] == e {
-		delete(c.entries, key) // the next request tries again
-	}
-	c.mu.Unlock()
-	close(e.done)
-	return d, err
+	})
 }
 
-func (e *dashEntry) result() (*Dashboard, error) { return e.d, e.err }
-
-// refresh rebuilds an expired entry in the background.
-func (c *dashCache) refresh(key string, old *dashEntry, build buildFunc) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	d, err := build(ctx)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries[key] != old {
-		return
-	}
-	if err != nil {
-		old.refreshing = false // keep serving the old figures; retry after ttl
-		old.at = time.Now()
-		return
-	}
-	done := make(chan struct{})
-	close(done)
-	c.entries[key] = &dashEntry{done: done, gen: old.gen, at: time.Now(), built: true, d: d}
-}
-
-// invalidate drops every cached dashboard (after a transition).
-func (c *dashCache) invalidate() {
-	c.mu.Lock()
-	c.gen++
-	c.mu.Unlock()
-}
-
-func (s *Server) dashboardFor(ctx context.Context, township string) (*Dashboard, error) {
-	key := township + "|" + s.today().Format(time.DateOnly)
-	return s.dashboard.get(ctx, key, func(ctx context.Context) (*Dashboard, error) {
-		return s.buildDashboard(ctx, township)
+// renderDashboard renders d's page content, once: it holds nothing of the
+// viewer's, so every request served d only wraps it in its layout.
+func (s *Server) renderDashboard(d *Dashboard) {
+	d.once.Do(func() {
+		var buf bytes.Buffer
+		d.err = s.pages["dashboard"].t.ExecuteTemplate(&buf, "content", pageData{Body: d})
+		d.content = buf.Bytes()
 	})
 }

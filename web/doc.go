@@ -35,6 +35,16 @@
 // own guards (workflow.Lifecycle.Apply), so pages offer exactly the actions
 // that would succeed.
 //
+// Caching (dashcache.go, sessions.go): the dashboard's figures and its
+// rendered content are shared between requests per scope and day, rebuilt
+// in the background when older than Options.DashboardTTL (2 s) or after a
+// change made through the server, one build at a time; whoever made a
+// change waits for figures read after it; the page says when its figures
+// were computed. A session read from the database is trusted for
+// Options.SessionRecheck (5 s), its expiry checked on every request, a
+// logout through this server effective at once. A dashboard request thus
+// costs no database round trip in the steady state.
+//
 // One table (errors.go) maps error kinds to HTTP status codes: not found 404,
 // forbidden 403, illegal transition or version conflict 409, bad input 400,
 // anything else 500 with the detail in the log only.

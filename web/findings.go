@@ -394,7 +394,7 @@ func (s *Server) fire(ctx context.Context, u *workflow.User, id int64, ev workfl
 		return nil, err
 	}
 	s.metrics.transitions.WithLabelValues(string(ev)).Inc()
-	s.dashboard.invalidate()
+	s.dashboard.changed(u.Login)
 	if len(files) > 0 {
 		if err := s.db.AddEvidence(ctx, files); err != nil {
 			return t, err

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"os"
 	"slices"
@@ -25,21 +24,17 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, c *call) {
 		http.Redirect(w, r, "/my", http.StatusSeeOther)
 		return
 	}
-	d, err := s.dashboardFor(r.Context(), township(c.User, ""))
+	d, err := s.dashboardFor(r.Context(), c.User.Login, township(c.User, ""))
 	if err != nil {
 		s.fail(w, r, c, err)
 		return
 	}
-	d.once.Do(func() {
-		var buf bytes.Buffer
-		d.err = s.pages["dashboard"].t.ExecuteTemplate(&buf, "content", pageData{Body: d})
-		d.content = template.HTML(buf.String())
-	})
+	s.renderDashboard(d) // done by the build; a no-op here
 	if d.err != nil {
 		s.fail(w, r, c, d.err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "prerendered", c, "督查工作台", d.content)
+	s.renderPrerendered(w, r, c, "督查工作台", d.content)
 }
 
 // Rounds.
@@ -157,7 +152,7 @@ func (s *Server) openRound(ctx context.Context, u *workflow.User, req roundReque
 	if err != nil {
 		return nil, err
 	}
-	s.dashboard.invalidate()
+	s.dashboard.changed(u.Login)
 	return rd, nil
 }
 

@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"ducha/notify"
@@ -46,6 +48,12 @@ var funcs = template.FuncMap{
 			return "-"
 		}
 		return t.In(workflow.Shanghai).Format("2006-01-02 15:04")
+	},
+	"clock": func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.In(workflow.Shanghai).Format("15:04:05")
 	},
 	"stateLabel":  func(s any) string { return workflow.State(fmt.Sprint(s)).Label() },
 	"eventLabel":  func(e any) string { return workflow.Event(fmt.Sprint(e)).Label() },
@@ -109,4 +117,47 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	w.Write(buf.Bytes())
+}
+
+// contentMark stands for a prerendered page's content while its layout is
+// executed. Nothing the layout prints can contain it: every value the
+// layout prints is escaped, so a "<" never comes out of one.
+const contentMark = "<!--ducha:content-->"
+
+// layoutBufs are the small buffers layouts are rendered into.
+var layoutBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// renderPrerendered writes a page whose content was rendered beforehand
+// (it holds nothing of the viewer's) in the viewer's layout. The content is
+// not copied: the layout is rendered around a mark and the response is
+// the layout's head, the content and its tail, with a Content-Length.
+func (s *Server) renderPrerendered(w http.ResponseWriter, r *http.Request, c *call, title string, content []byte) {
+	buf := layoutBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			layoutBufs.Put(buf)
+		}
+	}()
+	data := pageData{Title: title, User: c.User, CSRF: c.CSRF, Path: r.URL.Path, Body: template.HTML(contentMark)}
+	if err := s.pages["prerendered"].t.ExecuteTemplate(buf, "layout", data); err != nil {
+		s.log.Error("render", "page", "prerendered", "err", err)
+		http.Error(w, "页面渲染失败", http.StatusInternalServerError)
+		return
+	}
+	head, tail, ok := bytes.Cut(buf.Bytes(), []byte(contentMark))
+	if !ok {
+		panic("web: the layout lost the content mark")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(head)+len(content)+len(tail)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	w.Write(head)
+	w.Write(content)
+	w.Write(tail)
 }

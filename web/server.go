@@ -70,9 +70,20 @@ type Options struct {
 	// and closes it. When nil, bulletins offer HTML, Markdown and XLSX only.
 	Printer *bulletin.Printer
 	// DashboardTTL is how long the dashboard's figures may be reused for the
-	// same scope (they are recomputed at once after a transition made
-	// through this handler); 2 seconds when zero, never reused when negative.
+	// same scope before they are recomputed in the background; 2 seconds
+	// when zero, never reused when negative. Changes made through this
+	// handler start a recomputation at once, and whoever made one sees it
+	// on their next dashboard; changes made elsewhere (the engine, the
+	// command line, another server) show within DashboardTTL plus one
+	// computation. Each page says when its figures were computed.
 	DashboardTTL time.Duration
+	// SessionRecheck is how long a session read from the database is
+	// trusted before it is read again; 5 seconds when zero, never when
+	// negative. Expiry is checked on every request and a logout through
+	// this handler takes effect at once; a logout through another server
+	// sharing the database, or a change to the user there, within
+	// SessionRecheck.
+	SessionRecheck time.Duration
 }
 
 //go:embed templates/*.html
@@ -99,6 +110,7 @@ type Server struct {
 	pages     map[string]*pageTemplate
 	metrics   *metrics
 	dashboard *dashCache
+	sessCache *sessionCache
 	routes    []route
 }
 
@@ -156,6 +168,9 @@ func newServer(opt Options) (*Server, error) {
 	if opt.DashboardTTL == 0 {
 		opt.DashboardTTL = 2 * time.Second
 	}
+	if opt.SessionRecheck == 0 {
+		opt.SessionRecheck = 5 * time.Second
+	}
 	if opt.Checklist == "" {
 		for _, sc := range opt.Config.Schedules {
 			if sc.Checklist != "" {
@@ -178,7 +193,7 @@ func newServer(opt Options) (*Server, error) {
 	s := &Server{
 		opt: opt, db: opt.DB, findings: store.NewFindings(opt.DB), sessions: opt.DB.Sessions(), life: &life, rounds: opt.Rounds,
 		cfg: opt.Config, log: opt.Logger, now: opt.Now, mux: http.NewServeMux(), pages: pages,
-		dashboard: newDashCache(opt.DashboardTTL),
+		dashboard: newDashCache(opt.DashboardTTL), sessCache: newSessionCache(opt.SessionRecheck),
 	}
 	if fs, ok := life.Store.(*store.Findings); ok {
 		s.findings = fs

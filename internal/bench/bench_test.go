@@ -23,7 +23,7 @@ func TestBenchSmoke(t *testing.T) {
 			var log bytes.Buffer
 			rep, err := bench.Run(context.Background(), bench.Config{
 				DB: url, Villages: 60, Activities: 1500, Seed: 7, NoPDF: true,
-				Duration: 100 * time.Millisecond, Requests: 30, TempDir: t.TempDir(), Log: &log,
+				Duration: 100 * time.Millisecond, Requests: 30, DashboardFindings: 400, TempDir: t.TempDir(), Log: &log,
 			})
 			if err != nil {
 				t.Fatalf("%v\n%s", err, log.String())
@@ -83,6 +83,20 @@ func TestBenchSmoke(t *testing.T) {
 			var n int
 			if err := db.X.Get(&n, "SELECT count(*) FROM activities"); err != nil || n != 1500 {
 				t.Fatalf("activities after the refused run: %d, %v", n, err)
+			}
+			// The dashboard was measured with the findings asked for, the
+			// round's topped up by synthetic ones, each village and rule at
+			// most once among the open findings.
+			var dup int
+			if err := db.X.Get(&n, "SELECT count(*) FROM findings"); err != nil || n != 400 {
+				t.Fatalf("findings after the bench: %d, %v; want 400", n, err)
+			}
+			if !strings.Contains(got["dashboard p99"].Note, "400 findings") {
+				t.Errorf("dashboard note does not say how many findings: %q", got["dashboard p99"].Note)
+			}
+			if err := db.X.Get(&dup, `SELECT count(*) FROM (SELECT village_id, rule_id FROM findings
+				WHERE state NOT IN ('signed_off', 'dismissed') GROUP BY village_id, rule_id HAVING count(*) > 1) d`); err != nil || dup != 0 {
+				t.Fatalf("%d village-rule pairs with two open findings (%v)", dup, err)
 			}
 		})
 	}
