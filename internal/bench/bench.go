@@ -38,7 +38,9 @@ type Config struct {
 	Duration time.Duration
 	// Requests is how many dashboard requests are timed; 0: 2,000.
 	Requests int
-	// NoPDF skips the PDF figure (no browser start).
+	// NoPDF skips the bulletin PDF figure. The PDF is typeset in Go; only
+	// where no TrueType CJK font is installed is it printed by Chromium
+	// (then the browser's start is timed too, and it takes a minute).
 	NoPDF bool
 	// TempDir holds the CSV file; os.TempDir() when empty.
 	TempDir string
