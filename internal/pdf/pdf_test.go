@@ -269,3 +269,58 @@ func TestTallRowSplits(t *testing.T) {
 		}
 	}
 }
+
+// A column holding a word wider than the page (a long code or URL) gets
+// what the other columns leave; they keep room for their own words, so no
+// cell's text runs into its neighbour's.
+func TestTableLongWord(t *testing.T) {
+	face := &Face{Fonts: []*Font{ukai(t)}}
+	st := Style{Face: face, Size: 10.5, Leading: 1.35}
+	tb := &Table{Head: []string{"村", "法律顾问", "督查事项", "问题", "整改期限"},
+		Rows: [][]string{
+			{"东风村", "张明", "每月到村服务不少于一次", strings.Repeat("A", 3000), "2018年6月12日"},
+			{"李家坪村", "王芳", "法律便民服务卡信息完整", "https://example.com/" + strings.Repeat("x", 400) + " 未公布", "2018年6月19日"},
+		},
+		Body: st, Header: st, Rule: 0.75, PadX: 3, PadY: 1.5}
+	const avail = 450.0
+	ws := tb.widths(avail)
+	sum := 0.0
+	for _, w := range ws {
+		sum += w
+	}
+	if sum < avail-0.01 || sum > avail+0.01 {
+		t.Errorf("widths %v add up to %g, want %g", ws, sum, avail)
+	}
+	extra := 2*tb.PadX + tb.Rule
+	for _, r := range append([][]string{tb.Head}, tb.Rows...) {
+		for i, c := range r {
+			lines := face.Break(c, st.Size, 0, ws[i]-extra, 0)
+			for _, l := range lines {
+				if w := face.Width(l, st.Size, 0); w > ws[i]-extra+0.01 {
+					t.Errorf("column %d (%.1f pt) holds a line %.1f pt wide: %.20q", i, ws[i], w, l)
+				}
+			}
+			// the short cells keep their words whole
+			if i != 3 && i != 2 && len(lines) != 1 {
+				t.Errorf("column %d (%.1f pt) breaks %q into %q", i, ws[i], c, lines)
+			}
+		}
+	}
+}
+
+func TestCapTo(t *testing.T) {
+	for _, c := range []struct {
+		ws    []float64
+		total float64
+		want  []float64
+	}{
+		{[]float64{10, 20, 1000, 30}, 160, []float64{10, 20, 100, 30}},
+		{[]float64{10, 500, 1000}, 210, []float64{10, 100, 100}},
+		{[]float64{100, 100, 100}, 150, []float64{50, 50, 50}},
+		{[]float64{10, 20}, 100, []float64{10, 20}}, // they fit: unchanged
+	} {
+		if got := capTo(c.ws, c.total); !slices.Equal(got, c.want) {
+			t.Errorf("capTo(%v, %g) = %v, want %v", c.ws, c.total, got, c.want)
+		}
+	}
+}
