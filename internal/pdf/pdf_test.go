@@ -324,3 +324,66 @@ func TestCapTo(t *testing.T) {
 		}
 	}
 }
+
+// Text from Windows (CR LF), tabs and the invisible characters pasted from
+// word processors and chat apps (zero-width space, byte-order mark, soft
+// hyphen, direction marks) neither draw boxes nor take room.
+func TestInvisibleCharacters(t *testing.T) {
+	f := ukai(t)
+	face := &Face{Fonts: []*Font{f}}
+	em := 10.0
+	got := face.Break("甲\r\n乙\t丙\u200b丁\u00ad\ufeff\r戊\u200e\x00\x07", em, 0, 20*em, 0)
+	if want := []string{"甲", "乙 丙丁", "戊"}; !slices.Equal(got, want) {
+		t.Errorf("Break = %q, want %q", got, want)
+	}
+	if a, b := face.Width("a\u200bb\ufeff\r", em, 0), face.Width("ab", em, 0); a != b {
+		t.Errorf("invisible characters take room: %g, want %g", a, b)
+	}
+	if a, b := face.Width("a\tb", em, 0), face.Width("a b", em, 0); a != b {
+		t.Errorf("a tab is %g wide, a space %g", a, b)
+	}
+	d := NewDoc(A4Width, A4Height)
+	fl := NewFlow(d, 30*MM, 26*MM, 28*MM, 28*MM)
+	fl.Paragraph(Style{Face: face, Size: 15, Leading: 1.7}, "甲\r\n乙\t丙\u200b丁\u00ad\ufeff\r戊\x07")
+	fl.Page().Text(100, 100, face, 12, Black, 0, "己\u200b\r\n庚") // drawn directly, not through Break
+	if _, ok := d.docFont(f).used[0]; ok {
+		t.Error("glyph 0 (a box) drawn for an invisible character")
+	}
+}
+
+// A justified paragraph stretches only the lines it broke itself: the line
+// before a newline stays as set, like the last.
+func TestJustifyStopsAtNewline(t *testing.T) {
+	face := &Face{Fonts: []*Font{ukai(t)}}
+	d := NewDoc(A4Width, A4Height)
+	fl := NewFlow(d, 30*MM, 26*MM, 28*MM, 28*MM)
+	fl.Paragraph(Style{Face: face, Size: 15, Leading: 1.7, Align: Justify}, "（一）\n（二）要求")
+	if buf := string(fl.Page().buf); strings.Contains(buf, "Tc") {
+		t.Errorf("a line ending at a newline is stretched:\n%s", buf)
+	}
+	fl.Paragraph(Style{Face: face, Size: 15, Leading: 1.7, Align: Justify}, strings.Repeat("法律顾问每月到村服务，", 8))
+	if buf := string(fl.Page().buf); !strings.Contains(buf, "Tc") {
+		t.Errorf("a broken line of a justified paragraph is not stretched:\n%s", buf)
+	}
+}
+
+// checkPDF has qpdf check the file's syntax and streams, and poppler render
+// it, without complaint; skipped without them, except under CI.
+func checkPDF(t *testing.T, path string) {
+	t.Helper()
+	out, err := exec.Command(tool(t, "pdftoppm"), "-r", "20", "-png", path, filepath.Join(t.TempDir(), "page")).CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Errorf("pdftoppm: %v\n%s", err, out)
+	}
+	qpdf, err := exec.LookPath("qpdf")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but qpdf is missing (apt package qpdf)")
+		}
+		t.Log("qpdf not installed: the syntax check is skipped")
+		return
+	}
+	if out, err := exec.Command(qpdf, "--check", path).CombinedOutput(); err != nil || !strings.Contains(string(out), "No syntax or stream encoding errors") {
+		t.Errorf("qpdf --check: %v\n%s", err, out)
+	}
+}

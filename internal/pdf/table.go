@@ -31,6 +31,7 @@ func (t *Table) widths(avail float64) []float64 {
 	extra := 2*t.PadX + t.Rule
 	measure := func(st *Style, cells []string) {
 		for i, c := range cells[:min(n, len(cells))] {
+			c = clean(c)
 			w := 0.0
 			// the longest line of a cell, for text with explicit newlines
 			start := 0
