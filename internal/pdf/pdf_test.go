@@ -228,11 +228,7 @@ func TestDocumentFontsAndPages(t *testing.T) {
 			t.Errorf("pdfinfo lacks %q:\n%s", want, out)
 		}
 	}
-	// poppler renders every page without complaint
-	cmd := exec.Command(tool(t, "pdftoppm"), "-r", "30", "-png", path, filepath.Join(t.TempDir(), "page"))
-	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
-		t.Errorf("pdftoppm: %v\n%s", err, out)
-	}
+	checkPDF(t, path) // qpdf finds no syntax errors; poppler renders every page
 }
 
 // A row taller than a page is split across pages; no line is lost.
@@ -365,6 +361,37 @@ func TestJustifyStopsAtNewline(t *testing.T) {
 	if buf := string(fl.Page().buf); !strings.Contains(buf, "Tc") {
 		t.Errorf("a broken line of a justified paragraph is not stretched:\n%s", buf)
 	}
+}
+
+// A character no font has is drawn as a box (glyph 0) that carries the
+// character as replacement text: the PDF stays valid and its text keeps it.
+func TestMissingCharacterExtracts(t *testing.T) {
+	f := ukai(t)
+	for _, r := range "𠀀😀" {
+		if _, ok := f.Glyph(r); ok {
+			t.Fatalf("UKai has %q; the test needs a character it lacks", r)
+		}
+	}
+	d := NewDoc(A4Width, A4Height)
+	fl := NewFlow(d, 30*MM, 26*MM, 28*MM, 28*MM)
+	fl.Paragraph(Style{Face: &Face{Fonts: []*Font{f}}, Size: 15, Leading: 1.7, Align: Justify},
+		"村名𠀀𠀀村，顾问😀王芳。"+strings.Repeat("法律顾问每月到村服务。", 5))
+	path := filepath.Join(t.TempDir(), "missing.pdf")
+	var buf bytes.Buffer
+	if _, err := d.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(tool(t, "pdftotext"), path, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, out)
+	}
+	if text := strings.Join(strings.Fields(string(out)), ""); !strings.Contains(text, "村名𠀀𠀀村，顾问😀王芳。法律顾问") {
+		t.Errorf("text lacks the missing characters:\n%s", out)
+	}
+	checkPDF(t, path)
 }
 
 // checkPDF has qpdf check the file's syntax and streams, and poppler render

@@ -237,7 +237,7 @@ func (p *Page) Text(x, y float64, face *Face, size float64, c RGB, spacing float
 		} else if ignorable(r) {
 			continue
 		}
-		ft, g, _ := face.glyph(r)
+		ft, g, ok := face.glyph(r)
 		df := p.doc.docFont(ft)
 		if _, seen := df.used[g]; !seen {
 			df.used[g] = r
@@ -250,6 +250,15 @@ func (p *Page) Text(x, y float64, face *Face, size float64, c RGB, spacing float
 			p.num(size)
 			p.op("Tf")
 			cur = df
+		}
+		if !ok {
+			// No font has r: its box carries the character as replacement
+			// text, so that copying and searching still find it.
+			shut()
+			p.buf = append(p.buf, "/Span << /ActualText "...)
+			p.buf = append(p.buf, textString(string(r))...)
+			p.buf = append(p.buf, " >> BDC <0000> Tj EMC\n"...)
+			continue
 		}
 		if !open {
 			p.buf = append(p.buf, '<')
