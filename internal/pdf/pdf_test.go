@@ -2,6 +2,7 @@ package pdf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -412,5 +413,62 @@ func checkPDF(t *testing.T, path string) {
 	}
 	if out, err := exec.Command(qpdf, "--check", path).CombinedOutput(); err != nil || !strings.Contains(string(out), "No syntax or stream encoding errors") {
 		t.Errorf("qpdf --check: %v\n%s", err, out)
+	}
+}
+
+// The subset's own cmap maps every used character, however many: a
+// format 4 subtable holds about 8,000 segments, a document may use more
+// distinct characters (the names of a province's villages and advisers),
+// and characters beyond the BMP.
+func TestSubsetCmapManyCharacters(t *testing.T) {
+	f := ukai(t)
+	// characters in a row (consecutive glyphs in UKai: a few segments), or
+	// every other one (a segment each: too many for format 4)
+	chars := func(n, step int) map[uint16]rune {
+		used := map[uint16]rune{}
+		for r := rune(0x4e00); r < 0xa000 && len(used) < n; r += rune(step) {
+			if g, ok := f.Glyph(r); ok {
+				used[g] = r
+			}
+		}
+		return used
+	}
+	for _, sub := range []map[uint16]rune{chars(50, 1), chars(50, 2), chars(10000, 1), chars(10000, 2)} {
+		data, err := f.Subset(sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := parseFont(bytes.NewReader(data), 0)
+		if err != nil {
+			t.Fatalf("%d characters: the subset does not parse: %v", len(sub), err)
+		}
+		missing := 0
+		for g, r := range sub {
+			if got, ok := s.Glyph(r); !ok || got != g {
+				missing++
+			}
+		}
+		if missing > 0 || len(s.cmap) != len(sub) {
+			t.Errorf("%d characters: the subset's cmap has %d, %d of them wrong or missing", len(sub), len(s.cmap), missing)
+		}
+		// parseCmap reads to the table's end, as lenient readers do; strict
+		// ones (FreeType's validator) trust each subtable's length field.
+		tab := s.tables["cmap"]
+		for i := range int(binary.BigEndian.Uint16(tab[2:])) {
+			off := int(binary.BigEndian.Uint32(tab[4+8*i+4:]))
+			var length, need int
+			switch format := binary.BigEndian.Uint16(tab[off:]); format {
+			case 4:
+				length, need = int(binary.BigEndian.Uint16(tab[off+2:])), 16+8*int(binary.BigEndian.Uint16(tab[off+6:])/2)
+			case 12:
+				length, need = int(binary.BigEndian.Uint32(tab[off+4:])), 16+12*int(binary.BigEndian.Uint32(tab[off+12:]))
+			default:
+				t.Fatalf("cmap subtable format %d", format)
+			}
+			if length < need || off+length > len(tab) {
+				t.Errorf("%d characters: cmap subtable %d says it is %d bytes long, needs %d (the table has %d from it)",
+					len(sub), i, length, need, len(tab)-off)
+			}
+		}
 	}
 }
