@@ -40,18 +40,21 @@ var (
 func loadFaces() (*faces, error) {
 	facesOnce.Do(func() {
 		var all []*pdf.Font
+		var loadErr error // of an installed face that does not load
 		find := func(families []string) *pdf.Font {
 			f, err := pdf.FindFont(families...)
-			if err != nil && facesErr == nil {
-				facesErr = err
+			if err != nil && loadErr == nil {
+				loadErr = err
 			}
 			if f != nil && !containsFont(all, f) {
 				all = append(all, f)
 			}
 			return f
 		}
+		// a role without a face of its own is set in the body's
 		body, hei, kai, song := find(fangsongFamilies), find(heiFamilies), find(kaiFamilies), find(songFamilies)
-		if facesErr != nil {
+		if body == nil && loadErr != nil {
+			facesErr = fmt.Errorf("%w: %w", ErrNoFont, loadErr)
 			return
 		}
 		if body == nil {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -470,5 +471,55 @@ func TestSubsetCmapManyCharacters(t *testing.T) {
 					len(sub), i, length, need, len(tab)-off)
 			}
 		}
+	}
+}
+
+// A face of a wanted family that does not load (here one whose cmap maps
+// GB2312 codes, not Unicode, as old Chinese fonts do) is passed over for
+// the next candidate instead of ending the search with its error.
+func TestFindFontSkipsFaceThatDoesNotLoad(t *testing.T) {
+	f := ukai(t)
+	g, _ := f.Glyph('督')
+	sub, err := f.Subset(map[uint16]rune{g: '督'})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := readDir(bytes.NewReader(sub), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := map[string][]byte{}
+	for tag, loc := range dir {
+		tables[tag] = sub[loc[0] : loc[0]+loc[1]]
+	}
+	cmap := cmapTable(map[uint16]rune{g: '督'})
+	binary.BigEndian.PutUint16(cmap[6:], 3) // Windows PRC (GB2312) instead of Unicode
+	tables["cmap"] = cmap
+	family := utf16.Encode([]rune("Test Broken"))
+	name := make([]byte, 18, 18+2*len(family))
+	binary.BigEndian.PutUint16(name[2:], 1)  // one record
+	binary.BigEndian.PutUint16(name[4:], 18) // strings after it
+	for i, v := range []uint16{3, 1, 0x409, 1, uint16(2 * len(family)), 0} {
+		binary.BigEndian.PutUint16(name[6+2*i:], v) // Windows, Unicode, en-US, family
+	}
+	for _, u := range family {
+		name = binary.BigEndian.AppendUint16(name, u)
+	}
+	tables["name"] = name
+
+	fonts := t.TempDir()
+	if err := os.WriteFile(filepath.Join(fonts, "broken.ttf"), writeSfnt(tables), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(f.Path, filepath.Join(fonts, "ukai"+filepath.Ext(f.Path))); err != nil {
+		t.Fatal(err)
+	}
+	faces := scan([]string{fonts})
+	if got, err := findIn(faces, []string{"Test Broken"}); got != nil || err == nil || !strings.Contains(err.Error(), "cmap") {
+		t.Errorf("findIn(Test Broken) = %v, %v; want no font and the cmap error", got, err)
+	}
+	got, err := findIn(faces, []string{"Test Broken", "AR PL UKai CN"})
+	if err != nil || got == nil || got.PSName != f.PSName {
+		t.Errorf("findIn(Test Broken, AR PL UKai CN) = %v, %v; want UKai", got, err)
 	}
 }
