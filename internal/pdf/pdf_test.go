@@ -306,6 +306,16 @@ func TestTableLongWord(t *testing.T) {
 	}
 }
 
+// Empty cells without padding or rules share the width alike (they made
+// NaN widths, which wrote "NaN" into the content stream).
+func TestTableEmpty(t *testing.T) {
+	st := Style{Face: &Face{Fonts: []*Font{ukai(t)}}, Size: 10.5, Leading: 1.35}
+	tb := &Table{Head: []string{"", ""}, Rows: [][]string{{"", ""}}, Body: st, Header: st}
+	if ws := tb.widths(300); !slices.Equal(ws, []float64{150, 150}) {
+		t.Errorf("widths = %v, want [150 150]", ws)
+	}
+}
+
 func TestCapTo(t *testing.T) {
 	for _, c := range []struct {
 		ws    []float64

@@ -75,6 +75,8 @@ func (t *Table) widths(avail float64) []float64 {
 	out := make([]float64, n)
 	for i := range n {
 		switch {
+		case sumMax == 0: // nothing in any cell, no padding, no rules
+			out[i] = avail / float64(n)
 		case sumMax <= avail:
 			out[i] = maxs[i] * avail / sumMax
 		case sumMin >= avail:
