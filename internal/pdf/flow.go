@@ -233,7 +233,9 @@ func (f *Face) breakPara(lines []string, s string, size, spacing, width, indent 
 			brk = i
 		}
 		adv := f.Advance(r)*size + spacing
-		if w+adv > avail+0.01 && i > start && r != ' ' {
+		// again when what a break carries over is still too wide with r:
+		// a unit that 避头尾 keeps together but no line can hold breaks
+		for w+adv > avail+0.01 && i > start && r != ' ' {
 			cut := brk
 			if cut <= start {
 				cut = i // no opportunity: break before r

@@ -16,7 +16,7 @@ import (
 
 // ukai is the AR PL UKai CN face (Debian fonts-arphic-ukai); tests skip
 // without it except under CI, whose .ci/run installs it.
-func ukai(t *testing.T) *Font {
+func ukai(t testing.TB) *Font {
 	t.Helper()
 	f, err := FindFont("AR PL UKai CN")
 	if err != nil {
@@ -32,7 +32,7 @@ func ukai(t *testing.T) *Font {
 }
 
 // tool finds a poppler program, skipping without it except under CI.
-func tool(t *testing.T, name string) string {
+func tool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
