@@ -477,3 +477,51 @@ func TestWritePDFConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// Text from users and imports is set as it is, whatever it holds: markup
+// and PDF syntax print literally, CR LF and tabs are line breaks and
+// spaces, invisible characters vanish, a character no font has keeps its
+// text, a word wider than the page breaks, and a bureau name too long for
+// the red header wraps rather than shrinking to nothing. The file stays
+// valid.
+func TestWritePDFHostileText(t *testing.T) {
+	typesets(t)
+	b := fixedBulletin()
+	b.Bureau = strings.Repeat("某", 120) + "司法局"
+	b.Problems[0].Message = `<script>alert("x")</script> &amp; \(x) %PDF endobj` + "\r\n" + strings.Repeat("A", 3000)
+	b.Problems[0].Village = "𠀀村"
+	b.Problems[1].Adviser = "王\u200b芳\ufeff"
+	b.Requirements = append(b.Requirements, "第一行\r\n第二行\t完", "")
+	b.GoodExamples = append(b.GoodExamples, "")
+	path := writePDF(t, b)
+	text := spaces.ReplaceAllString(poppler(t, "pdftotext", path, "-"), "")
+	for _, want := range []string{`<script>alert("x")</script>&amp;`, `\(x)%PDFendobj`,
+		"𠀀村", "王芳", "（三）第一行第二行完（四）", b.Bureau + "督查通报"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("PDF text lacks %q:\n%.2000s", want, text)
+		}
+	}
+	if n := strings.Count(text, "A"); n < 3000 {
+		t.Errorf("%d of the 3,000 letters of the long word in the text", n)
+	}
+	// the red header's words are at least 五号 (10.5 pt) high
+	head := regexp.MustCompile(`<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">某`)
+	for _, m := range head.FindAllStringSubmatch(poppler(t, "pdftotext", "-bbox", "-l", "1", path, "-"), -1) {
+		var y0, y1 float64
+		fmt.Sscan(m[1], &y0)
+		fmt.Sscan(m[2], &y1)
+		if y1-y0 < 10 {
+			t.Errorf("red header set %.1f pt high", y1-y0)
+		}
+	}
+	qpdf, err := exec.LookPath("qpdf")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but qpdf is missing (apt package qpdf)")
+		}
+		t.Skip("qpdf not installed: the syntax check is skipped")
+	}
+	if out := poppler(t, qpdf, "--check", path); !strings.Contains(out, "No syntax or stream encoding errors") {
+		t.Errorf("qpdf --check:\n%s", out)
+	}
+}

@@ -40,18 +40,21 @@ var (
 func loadFaces() (*faces, error) {
 	facesOnce.Do(func() {
 		var all []*pdf.Font
+		var loadErr error // of an installed face that does not load
 		find := func(families []string) *pdf.Font {
 			f, err := pdf.FindFont(families...)
-			if err != nil && facesErr == nil {
-				facesErr = err
+			if err != nil && loadErr == nil {
+				loadErr = err
 			}
 			if f != nil && !containsFont(all, f) {
 				all = append(all, f)
 			}
 			return f
 		}
+		// a role without a face of its own is set in the body's
 		body, hei, kai, song := find(fangsongFamilies), find(heiFamilies), find(kaiFamilies), find(songFamilies)
-		if facesErr != nil {
+		if body == nil && loadErr != nil {
+			facesErr = fmt.Errorf("%w: %w", ErrNoFont, loadErr)
 			return
 		}
 		if body == nil {
@@ -164,12 +167,14 @@ func (t *typesetter) table(head []string, rows [][]string, right ...int) {
 }
 
 // redHead is the red header: the bureau's name and the document's kind in
-// large red type, the issue number, and a red rule.
+// large red type, the issue number, and a red rule. A name too long for
+// one line shrinks to fit it, but not below 五号 (10.5 pt): a longer one
+// wraps.
 func (t *typesetter) redHead(org, number string) {
 	size := 30.0
 	st := pdf.Style{Face: t.f.songBold, Size: size, Leading: 1.3, Color: pdf.Hex(0xdd0000), Align: pdf.Center, Spacing: 0.08 * size}
 	if w := st.Face.Width(org, size, st.Spacing); w > t.Width() {
-		st.Size = math.Floor(size*t.Width()/w*10) / 10
+		st.Size = max(math.Floor(size*t.Width()/w*10)/10, tableSize)
 		st.Spacing = 0.08 * st.Size
 	}
 	t.Paragraph(st, org)

@@ -15,7 +15,8 @@ for target in \
 	./importer:FuzzImport:1500x \
 	./web:FuzzParseEvent:10000x \
 	./workflow:FuzzParseCalendar:5000x \
-	./config:FuzzParse:10000x; do
+	./config:FuzzParse:10000x \
+	./internal/pdf:FuzzBreak:20000x; do
 	pkg="${target%%:*}"
 	rest="${target#*:}"
 	name="${rest%%:*}"

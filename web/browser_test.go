@@ -189,4 +189,26 @@ func TestBrowserFlow(t *testing.T) {
 	if b == 0 || a != b-1 {
 		t.Fatalf("dashboard open findings: %q before, %q after; want one fewer", before, after)
 	}
+
+	// The published bulletin offers its PDF, typeset by the server without
+	// a browser of its own (the fixture's server has no Printer); the page's
+	// link downloads it in the user's session.
+	typesets(t)
+	pub := fx.publish(t)
+	var got string
+	run("supervisor downloads the bulletin PDF",
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(fmt.Sprintf("%s/bulletins/%d/%d", base, pub.Number.Year, pub.Number.Seq)),
+		chromedp.WaitVisible(chromedp.CSS(`a[href$="/pdf"]`)),
+		shot("7-bulletin-desktop"),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) (err error) {
+			got, err = chromedp.Evaluate[string](`fetch(document.querySelector('a[href$="/pdf"]').href)
+				.then(async r => r.status + " " + r.headers.get("content-type") + " " +
+					new TextDecoder().decode((await r.arrayBuffer()).slice(0, 5)))`, chromedp.EvalAwaitPromise)(ctx, tg)
+			return err
+		}),
+	)
+	if got != "200 application/pdf %PDF-" {
+		t.Fatalf("the bulletin page's PDF link gives %q, want a PDF", got)
+	}
 }

@@ -102,7 +102,14 @@ func (s *Server) bulletinPage(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "bulletin", c, p.Number.String()+"督查通报", bulletinView{briefOf(p),
-		fmt.Sprintf("/bulletins/%d/%d", n.Year, n.Seq), s.opt.Printer != nil})
+		fmt.Sprintf("/bulletins/%d/%d", n.Year, n.Seq), s.canPDF()})
+}
+
+// canPDF says whether bulletins are offered as PDF: typeset in Go where a
+// TrueType CJK font is installed (no browser needed), else printed by the
+// Printer if there is one.
+func (s *Server) canPDF() bool {
+	return s.opt.Printer != nil || bulletin.CanTypeset() == nil
 }
 
 // bulletinFile renders a published bulletin as html, md, xlsx or pdf.
@@ -115,8 +122,8 @@ func (s *Server) bulletinFile(w http.ResponseWriter, r *http.Request, c *call) {
 	format := r.PathValue("format")
 	types := map[string]string{"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8",
 		"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
-	if types[format] == "" || (format == "pdf" && s.opt.Printer == nil) {
-		s.fail(w, r, c, &webError{http.StatusNotFound, fmt.Sprintf("不提供格式 %q (可用: html, md, xlsx%s)", format, map[bool]string{true: ", pdf"}[s.opt.Printer != nil])})
+	if pdf := s.canPDF(); types[format] == "" || (format == "pdf" && !pdf) {
+		s.fail(w, r, c, &webError{http.StatusNotFound, fmt.Sprintf("不提供格式 %q (可用: html, md, xlsx%s)", format, map[bool]string{true: ", pdf"}[pdf])})
 		return
 	}
 	p, err := s.db.Bulletin(r.Context(), n)

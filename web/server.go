@@ -66,8 +66,11 @@ type Options struct {
 	MaxLoginFailures int
 	MaxIPFailures    int
 	RealIPHeader     string
-	// Printer renders bulletins to PDF (headless Chromium); the caller owns
-	// and closes it. When nil, bulletins offer HTML, Markdown and XLSX only.
+	// Printer prints bulletins to PDF with headless Chromium where they
+	// cannot be typeset in Go (no TrueType CJK font installed, see
+	// bulletin.CanTypeset); the caller owns and closes it. Bulletins are
+	// offered as PDF when they can be typeset or Printer is set, else as
+	// HTML, Markdown and XLSX only.
 	Printer *bulletin.Printer
 	// DashboardTTL is how long the dashboard's figures may be reused for the
 	// same scope before they are recomputed in the background; 2 seconds

@@ -133,10 +133,14 @@ func (e *Env) webHandler(db *store.DB, log *slog.Logger) (http.Handler, func(), 
 			uploads = filepath.Join(filepath.Dir(path), "uploads")
 		}
 	}
-	printer, err := bulletin.FindPrinter()
-	if err != nil {
-		log.Warn("no Chromium: bulletins are offered without PDF", "err", err)
-		printer = nil
+	// Bulletin PDFs are typeset in Go; Chromium is only the fallback where
+	// no TrueType CJK font is installed.
+	var printer *bulletin.Printer
+	if ferr := bulletin.CanTypeset(); ferr != nil {
+		if printer, err = bulletin.FindPrinter(); err != nil {
+			log.Warn("no TrueType CJK font and no Chromium: bulletins are offered without PDF", "font", ferr, "browser", err)
+			printer = nil
+		}
 	}
 	h, err := web.New(web.Options{
 		DB: db, Lifecycle: life, Rounds: rs, Config: cfg, UploadDir: uploads, Now: e.Now, Logger: log,

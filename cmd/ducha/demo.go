@@ -40,7 +40,7 @@ type demo struct {
 	db     *store.DB
 
 	seed      uint64     // drives every random choice of the replay
-	pdf       bool       // print the documents to PDF too
+	pdf       bool       // print the summary to PDF too, with Chromium
 	checklist string     // the checklist file written into the demo folder
 	people    []demoUser // ready-made users with their passwords
 	timeline  []string
@@ -68,7 +68,7 @@ func runDemo(e *Env, args []string) error {
 	dir := fs.String("dir", "ducha-demo", "演示数据所在的文件夹 (数据库为其中的 "+demoDBName+")")
 	force := fs.Bool("force", false, "文件夹中已有演示数据库时删除重建")
 	seed := fs.Uint64("seed", 2018, "回放的随机种子: 同一种子回放结果相同")
-	pdf := fs.Bool("pdf", false, "同时生成 PDF 版通报和总结 (需要 Chromium, 较慢)")
+	pdf := fs.Bool("pdf", false, "同时用 Chromium 打印半年工作总结的 PDF (较慢); 通报的 PDF 总是生成 (在 Go 中排版, 不需要浏览器; 未装 TrueType 中文字体时才用 Chromium)")
 	serve := fs.Bool("serve", false, "演示完成后打开网页服务 (已有演示数据库时直接使用它)")
 	addr := fs.String("addr", ":8080", "--serve 的监听地址")
 	pos, err := parseFlags(fs, args)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -36,6 +37,20 @@ func TestDemo(t *testing.T) {
 	db.Close()
 	if err != nil || c.Villages == 0 || c.Advisers == 0 || c.Assignments == 0 || c.Activities == 0 {
 		t.Fatalf("demo database counts = %+v, %v", c, err)
+	}
+	// The bulletins' PDFs are typeset by default (no browser); the
+	// summary's needs --pdf (Chromium).
+	pdf, err := os.ReadFile(filepath.Join(dir, "out", "督查通报-2018-05.pdf"))
+	switch ferr := bulletin.CanTypeset(); {
+	case ferr == nil && !bytes.HasPrefix(pdf, []byte("%PDF-")):
+		t.Errorf("the demo wrote no bulletin PDF (%v):\n%s", err, out)
+	case ferr != nil && os.Getenv("CI") == "true":
+		t.Errorf("CI=true but bulletin PDFs cannot be typeset: %v", ferr)
+	case ferr != nil && !strings.Contains(out, "不生成通报的 PDF"):
+		t.Errorf("without fonts the demo does not say why it wrote no bulletin PDF:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "2018年上半年工作总结.pdf")); err == nil || !strings.Contains(out, "加 --pdf") {
+		t.Errorf("without --pdf: summary PDF written (%v), or no hint at --pdf:\n%s", err, out)
 	}
 
 	// A second run keeps the data; --force rebuilds it.

@@ -582,29 +582,41 @@ func (d *demo) next() error {
 }
 
 // documents writes the published bulletins and the half-year summary into
-// the demo folder's out/ and prints their paths.
+// the demo folder's out/ and prints their paths. The bulletins' PDFs are
+// typeset in Go (a few milliseconds each), so they are always written where
+// a TrueType CJK font is installed; --pdf prints the summary's PDF too, with
+// Chromium (it has no typesetter of its own), and the bulletins' where no
+// such font is installed.
 func (d *demo) documents() error {
 	ctx, w := d.e.Ctx, d.e.Stdout
 	out := filepath.Join(d.dir, "out")
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
+	fontErr := bulletin.CanTypeset()
 	var printer *bulletin.Printer
 	if d.pdf {
 		p, err := bulletin.FindPrinter()
 		if err != nil {
-			fmt.Fprintf(w, "(未找到 Chromium, 不生成 PDF: %v)\n", err)
+			fmt.Fprintf(w, "(未找到 Chromium, 不打印工作总结的 PDF: %v)\n", err)
 		} else {
 			printer = p
 			defer p.Close()
 		}
+	}
+	bulletinPDF := fontErr == nil || printer != nil
+	switch {
+	case !bulletinPDF:
+		fmt.Fprintf(w, "(不生成通报的 PDF: %v; 或加 --pdf 用 Chromium 打印)\n", fontErr)
+	case printer == nil:
+		fmt.Fprintln(w, "(加 --pdf 可用 Chromium 同时打印工作总结的 PDF, 较慢)")
 	}
 	type doc interface {
 		WriteMarkdown(io.Writer) error
 		WriteHTML(io.Writer) error
 		PDF(context.Context, *bulletin.Printer) ([]byte, error)
 	}
-	write := func(base string, v doc, extra func(io.Writer) error, ext string) error {
+	write := func(base string, v doc, extra func(io.Writer) error, ext string, pdf bool) error {
 		var paths []string
 		save := func(name string, fn func(io.Writer) error) error {
 			var buf bytes.Buffer
@@ -626,7 +638,7 @@ func (d *demo) documents() error {
 				return err
 			}
 		}
-		if printer != nil {
+		if pdf {
 			if err := save(base+".pdf", func(w io.Writer) error {
 				b, err := v.PDF(ctx, printer)
 				if err == nil {
@@ -644,17 +656,14 @@ func (d *demo) documents() error {
 	if err != nil {
 		return err
 	}
-	if printer == nil {
-		fmt.Fprintln(w, "(加 --pdf 可同时生成 PDF, 或用 ducha bulletin show 期号 --format pdf -o 文件 单独生成)")
-	}
-	fmt.Fprintf(w, "督查通报 %d 期 (Markdown、HTML、台账 XLSX%s):\n", len(list), map[bool]string{true: "、PDF", false: ""}[printer != nil])
+	fmt.Fprintf(w, "督查通报 %d 期 (Markdown、HTML、台账 XLSX%s):\n", len(list), map[bool]string{true: "、PDF", false: ""}[bulletinPDF])
 	for _, p := range list {
 		pub, err := d.db.Bulletin(ctx, p.Number)
 		if err != nil {
 			return err
 		}
 		b := pub.Bulletin
-		if err := write(fmt.Sprintf("督查通报-%d-%02d", p.Number.Year, p.Number.Seq), b, b.WriteXLSX, "-台账.xlsx"); err != nil {
+		if err := write(fmt.Sprintf("督查通报-%d-%02d", p.Number.Year, p.Number.Seq), b, b.WriteXLSX, "-台账.xlsx", bulletinPDF); err != nil {
 			return err
 		}
 	}
@@ -668,12 +677,12 @@ func (d *demo) documents() error {
 	if s.Bureau, err = d.e.bureau(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "2018 年上半年工作总结 (统计部分):")
+	fmt.Fprintf(w, "2018 年上半年工作总结 (统计部分; Markdown、HTML、JSON%s):\n", map[bool]string{true: "、PDF", false: ""}[printer != nil])
 	return write("2018年上半年工作总结", s, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(s)
-	}, ".json")
+	}, ".json", printer != nil)
 }
 
 // serve opens the web app on the demo database, its clock running on from

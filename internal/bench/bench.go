@@ -42,7 +42,9 @@ type Config struct {
 	// dashboard is measured: synthetic ones are added to the round's up to
 	// it; 0: 50,000 (the target's figure).
 	DashboardFindings int
-	// NoPDF skips the PDF figure (no browser start).
+	// NoPDF skips the bulletin PDF figure. The PDF is typeset in Go; only
+	// where no TrueType CJK font is installed is it printed by Chromium
+	// (then the browser's start is timed too, and it takes a minute).
 	NoPDF bool
 	// TempDir holds the CSV file; os.TempDir() when empty.
 	TempDir string

@@ -108,7 +108,7 @@ func (r *run) all(ctx context.Context) error {
 		r.cfg.logf("%s done; peak RSS so far %.0f MB", s.name, peakRSS())
 	}
 	r.add(Figure{Name: "peak RSS (VmHWM)", Value: peakRSS(), Unit: "MB", Target: 300, AtMost: true,
-		Note: "this process; the PDF browser is a separate process"})
+		Note: "this process, the PDF typesetter included (a Chromium fallback would be a separate process)"})
 	return nil
 }
 

@@ -2,6 +2,7 @@ package pdf
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -109,10 +110,11 @@ func (f *Flow) Block(before, height, after float64, draw func(p *Page, x, y floa
 }
 
 // Paragraph sets text as lines broken to the flow's width; it keeps at
-// least two lines (or all, if fewer) and st.Keep together on a page. It
-// returns the page and y of the paragraph's first line.
+// least two lines (or all, if fewer) and st.Keep together on a page. A
+// justified paragraph leaves the line before a newline ragged, like its
+// last. It returns the page and y of the paragraph's first line.
 func (f *Flow) Paragraph(st Style, text string) (*Page, float64) {
-	lines := st.Face.Break(text, st.Size, st.Spacing, f.Width(), st.Indent)
+	lines, ends := st.Face.breakText(text, st.Size, st.Spacing, f.Width(), st.Indent)
 	lh := st.lineHeight()
 	first := min(len(lines), 2)
 	if len(lines) <= 3 {
@@ -128,7 +130,7 @@ func (f *Flow) Paragraph(st Style, text string) (*Page, float64) {
 		if i == 0 {
 			indent = st.Indent
 		}
-		f.setLine(f.page, f.Left+indent, f.y, f.Width()-indent, lh, &st, l, i == len(lines)-1)
+		f.setLine(f.page, f.Left+indent, f.y, f.Width()-indent, lh, &st, l, ends[i])
 		f.y += lh
 		f.atTop = false
 	}
@@ -155,16 +157,69 @@ func (f *Flow) setLine(p *Page, x, y, w, lh float64, st *Style, line string, las
 
 // Break splits text into lines no wider than width (the first one width -
 // indent). Lines break between CJK characters, at spaces and at explicit
-// newlines, never inside a run of Latin letters and digits unless the run
-// alone is too wide, never before closing punctuation nor after opening
-// punctuation (避头尾).
+// newlines (LF, CR LF or CR), never inside a run of Latin letters and
+// digits unless the run alone is too wide, never before closing
+// punctuation nor after opening punctuation (避头尾). Tabs count as
+// spaces; control and invisible format characters are left out.
 func (f *Face) Break(text string, size, spacing, width, indent float64) []string {
-	var lines []string
-	for _, para := range strings.Split(text, "\n") {
+	lines, _ := f.breakText(text, size, spacing, width, indent)
+	return lines
+}
+
+// breakText is Break that also says which lines end at a newline or at the
+// end of the text.
+func (f *Face) breakText(text string, size, spacing, width, indent float64) (lines []string, ends []bool) {
+	for _, para := range strings.Split(clean(text), "\n") {
 		lines = f.breakPara(lines, para, size, spacing, width, indent)
 		indent = 0
+		for len(ends) < len(lines)-1 {
+			ends = append(ends, false)
+		}
+		ends = append(ends, true)
 	}
-	return lines
+	return lines, ends
+}
+
+// clean prepares text for setting: CR LF and a lone CR become LF, a tab a
+// space, and the other control and invisible format characters (see
+// ignorable) are dropped. Text without any comes back as it is.
+func clean(s string) string {
+	i := strings.IndexFunc(s, func(r rune) bool { return r != '\n' && ignorable(r) })
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for j, r := range s[i:] {
+		switch {
+		case r == '\r':
+			if !strings.HasPrefix(s[i+j+1:], "\n") {
+				b.WriteByte('\n')
+			}
+		case r == '\t':
+			b.WriteByte(' ')
+		case r == '\n' || !ignorable(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// ignorable says whether r is drawn as nothing and takes no room: control
+// characters (Text draws a tab as a space) and the invisible format
+// characters that text pasted from word processors and chat apps carries
+// (zero-width spaces and joiners, direction marks, the byte-order mark,
+// soft hyphens, variation selectors). The CJK fonts have no glyph for
+// them, and glyph 0 would draw each as a box.
+func ignorable(r rune) bool {
+	switch {
+	case r < 0x20, r >= 0x7f && r < 0xa0:
+		return true
+	case r < 0xad, r >= 0x2e80 && r < 0xfe00:
+		return false // no format characters here (ASCII, CJK): the common case
+	}
+	return unicode.In(r, unicode.Cf, unicode.Variation_Selector)
 }
 
 func (f *Face) breakPara(lines []string, s string, size, spacing, width, indent float64) []string {
@@ -178,7 +233,9 @@ func (f *Face) breakPara(lines []string, s string, size, spacing, width, indent 
 			brk = i
 		}
 		adv := f.Advance(r)*size + spacing
-		if w+adv > avail+0.01 && i > start && r != ' ' {
+		// again when what a break carries over is still too wide with r:
+		// a unit that 避头尾 keeps together but no line can hold breaks
+		for w+adv > avail+0.01 && i > start && r != ' ' {
 			cut := brk
 			if cut <= start {
 				cut = i // no opportunity: break before r

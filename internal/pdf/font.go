@@ -141,7 +141,7 @@ type face struct {
 
 var (
 	scanOnce sync.Once
-	faces    []face
+	faces    []face // of FontDirs
 
 	loadMu sync.Mutex
 	loaded = map[string]*Font{}
@@ -150,9 +150,11 @@ var (
 // FontDirs are searched for font files, in order.
 var FontDirs = []string{"/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts"}
 
-func scan() {
+// scan lists the faces of the font files under dirs.
+func scan(dirs []string) []face {
+	var faces []face
 	home, _ := os.UserHomeDir()
-	for _, dir := range FontDirs {
+	for _, dir := range dirs {
 		if rest, ok := strings.CutPrefix(dir, "~/"); ok {
 			if home == "" {
 				continue
@@ -197,27 +199,37 @@ func scan() {
 			return nil
 		})
 	}
+	return faces
 }
 
 // FindFont loads the first installed TrueType face whose family is one of
-// families (exact names, case-insensitive, in order of preference). It
-// returns nil and no error when none is installed. Faces are loaded once
-// per process.
+// families (exact names, case-insensitive, in order of preference) and
+// that loads: a face that does not (a damaged file, an old font whose cmap
+// maps GB2312 codes rather than Unicode) is passed over for the next. It
+// returns nil and no error when none is installed, nil and the first
+// face's error when none loads. Faces are loaded once per process.
 func FindFont(families ...string) (*Font, error) {
-	scanOnce.Do(scan)
+	scanOnce.Do(func() { faces = scan(FontDirs) })
+	return findIn(faces, families)
+}
+
+func findIn(faces []face, families []string) (*Font, error) {
+	var first error
 	for _, want := range families {
 		for _, fc := range faces {
-			if !fc.glyf {
+			if !fc.glyf || !slices.ContainsFunc(fc.families, func(fam string) bool { return strings.EqualFold(fam, want) }) {
 				continue
 			}
-			for _, fam := range fc.families {
-				if strings.EqualFold(fam, want) {
-					return LoadFont(fc.path, fc.index)
-				}
+			f, err := LoadFont(fc.path, fc.index)
+			if err == nil {
+				return f, nil
+			}
+			if first == nil {
+				first = err
 			}
 		}
 	}
-	return nil, nil
+	return nil, first
 }
 
 // LoadFont loads face index of the font file at path (0 for a .ttf). The

@@ -2,6 +2,7 @@ package pdf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,12 +10,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
 // ukai is the AR PL UKai CN face (Debian fonts-arphic-ukai); tests skip
 // without it except under CI, whose .ci/run installs it.
-func ukai(t *testing.T) *Font {
+func ukai(t testing.TB) *Font {
 	t.Helper()
 	f, err := FindFont("AR PL UKai CN")
 	if err != nil {
@@ -30,7 +32,7 @@ func ukai(t *testing.T) *Font {
 }
 
 // tool finds a poppler program, skipping without it except under CI.
-func tool(t *testing.T, name string) string {
+func tool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
@@ -228,11 +230,7 @@ func TestDocumentFontsAndPages(t *testing.T) {
 			t.Errorf("pdfinfo lacks %q:\n%s", want, out)
 		}
 	}
-	// poppler renders every page without complaint
-	cmd := exec.Command(tool(t, "pdftoppm"), "-r", "30", "-png", path, filepath.Join(t.TempDir(), "page"))
-	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
-		t.Errorf("pdftoppm: %v\n%s", err, out)
-	}
+	checkPDF(t, path) // qpdf finds no syntax errors; poppler renders every page
 }
 
 // A row taller than a page is split across pages; no line is lost.
@@ -267,5 +265,271 @@ func TestTallRowSplits(t *testing.T) {
 		if !strings.Contains(string(out), l) {
 			t.Errorf("text lacks %q", l)
 		}
+	}
+}
+
+// A column holding a word wider than the page (a long code or URL) gets
+// what the other columns leave; they keep room for their own words, so no
+// cell's text runs into its neighbour's.
+func TestTableLongWord(t *testing.T) {
+	face := &Face{Fonts: []*Font{ukai(t)}}
+	st := Style{Face: face, Size: 10.5, Leading: 1.35}
+	tb := &Table{Head: []string{"村", "法律顾问", "督查事项", "问题", "整改期限"},
+		Rows: [][]string{
+			{"东风村", "张明", "每月到村服务不少于一次", strings.Repeat("A", 3000), "2018年6月12日"},
+			{"李家坪村", "王芳", "法律便民服务卡信息完整", "https://example.com/" + strings.Repeat("x", 400) + " 未公布", "2018年6月19日"},
+		},
+		Body: st, Header: st, Rule: 0.75, PadX: 3, PadY: 1.5}
+	const avail = 450.0
+	ws := tb.widths(avail)
+	sum := 0.0
+	for _, w := range ws {
+		sum += w
+	}
+	if sum < avail-0.01 || sum > avail+0.01 {
+		t.Errorf("widths %v add up to %g, want %g", ws, sum, avail)
+	}
+	extra := 2*tb.PadX + tb.Rule
+	for _, r := range append([][]string{tb.Head}, tb.Rows...) {
+		for i, c := range r {
+			lines := face.Break(c, st.Size, 0, ws[i]-extra, 0)
+			for _, l := range lines {
+				if w := face.Width(l, st.Size, 0); w > ws[i]-extra+0.01 {
+					t.Errorf("column %d (%.1f pt) holds a line %.1f pt wide: %.20q", i, ws[i], w, l)
+				}
+			}
+			// the short cells keep their words whole
+			if i != 3 && i != 2 && len(lines) != 1 {
+				t.Errorf("column %d (%.1f pt) breaks %q into %q", i, ws[i], c, lines)
+			}
+		}
+	}
+}
+
+// Empty cells without padding or rules share the width alike (they made
+// NaN widths, which wrote "NaN" into the content stream).
+func TestTableEmpty(t *testing.T) {
+	st := Style{Face: &Face{Fonts: []*Font{ukai(t)}}, Size: 10.5, Leading: 1.35}
+	tb := &Table{Head: []string{"", ""}, Rows: [][]string{{"", ""}}, Body: st, Header: st}
+	if ws := tb.widths(300); !slices.Equal(ws, []float64{150, 150}) {
+		t.Errorf("widths = %v, want [150 150]", ws)
+	}
+}
+
+func TestCapTo(t *testing.T) {
+	for _, c := range []struct {
+		ws    []float64
+		total float64
+		want  []float64
+	}{
+		{[]float64{10, 20, 1000, 30}, 160, []float64{10, 20, 100, 30}},
+		{[]float64{10, 500, 1000}, 210, []float64{10, 100, 100}},
+		{[]float64{100, 100, 100}, 150, []float64{50, 50, 50}},
+		{[]float64{10, 20}, 100, []float64{10, 20}}, // they fit: unchanged
+	} {
+		if got := capTo(c.ws, c.total); !slices.Equal(got, c.want) {
+			t.Errorf("capTo(%v, %g) = %v, want %v", c.ws, c.total, got, c.want)
+		}
+	}
+}
+
+// Text from Windows (CR LF), tabs and the invisible characters pasted from
+// word processors and chat apps (zero-width space, byte-order mark, soft
+// hyphen, direction marks) neither draw boxes nor take room.
+func TestInvisibleCharacters(t *testing.T) {
+	f := ukai(t)
+	face := &Face{Fonts: []*Font{f}}
+	em := 10.0
+	got := face.Break("甲\r\n乙\t丙\u200b丁\u00ad\ufeff\r戊\u200e\x00\x07", em, 0, 20*em, 0)
+	if want := []string{"甲", "乙 丙丁", "戊"}; !slices.Equal(got, want) {
+		t.Errorf("Break = %q, want %q", got, want)
+	}
+	if a, b := face.Width("a\u200bb\ufeff\r", em, 0), face.Width("ab", em, 0); a != b {
+		t.Errorf("invisible characters take room: %g, want %g", a, b)
+	}
+	if a, b := face.Width("a\tb", em, 0), face.Width("a b", em, 0); a != b {
+		t.Errorf("a tab is %g wide, a space %g", a, b)
+	}
+	d := NewDoc(A4Width, A4Height)
+	fl := NewFlow(d, 30*MM, 26*MM, 28*MM, 28*MM)
+	fl.Paragraph(Style{Face: face, Size: 15, Leading: 1.7}, "甲\r\n乙\t丙\u200b丁\u00ad\ufeff\r戊\x07")
+	fl.Page().Text(100, 100, face, 12, Black, 0, "己\u200b\r\n庚") // drawn directly, not through Break
+	if _, ok := d.docFont(f).used[0]; ok {
+		t.Error("glyph 0 (a box) drawn for an invisible character")
+	}
+}
+
+// A justified paragraph stretches only the lines it broke itself: the line
+// before a newline stays as set, like the last.
+func TestJustifyStopsAtNewline(t *testing.T) {
+	face := &Face{Fonts: []*Font{ukai(t)}}
+	d := NewDoc(A4Width, A4Height)
+	fl := NewFlow(d, 30*MM, 26*MM, 28*MM, 28*MM)
+	fl.Paragraph(Style{Face: face, Size: 15, Leading: 1.7, Align: Justify}, "（一）\n（二）要求")
+	if buf := string(fl.Page().buf); strings.Contains(buf, "Tc") {
+		t.Errorf("a line ending at a newline is stretched:\n%s", buf)
+	}
+	fl.Paragraph(Style{Face: face, Size: 15, Leading: 1.7, Align: Justify}, strings.Repeat("法律顾问每月到村服务，", 8))
+	if buf := string(fl.Page().buf); !strings.Contains(buf, "Tc") {
+		t.Errorf("a broken line of a justified paragraph is not stretched:\n%s", buf)
+	}
+}
+
+// A character no font has is drawn as a box (glyph 0) that carries the
+// character as replacement text: the PDF stays valid and its text keeps it.
+func TestMissingCharacterExtracts(t *testing.T) {
+	f := ukai(t)
+	for _, r := range "𠀀😀" {
+		if _, ok := f.Glyph(r); ok {
+			t.Fatalf("UKai has %q; the test needs a character it lacks", r)
+		}
+	}
+	d := NewDoc(A4Width, A4Height)
+	fl := NewFlow(d, 30*MM, 26*MM, 28*MM, 28*MM)
+	fl.Paragraph(Style{Face: &Face{Fonts: []*Font{f}}, Size: 15, Leading: 1.7, Align: Justify},
+		"村名𠀀𠀀村，顾问😀王芳。"+strings.Repeat("法律顾问每月到村服务。", 5))
+	path := filepath.Join(t.TempDir(), "missing.pdf")
+	var buf bytes.Buffer
+	if _, err := d.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(tool(t, "pdftotext"), path, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, out)
+	}
+	if text := strings.Join(strings.Fields(string(out)), ""); !strings.Contains(text, "村名𠀀𠀀村，顾问😀王芳。法律顾问") {
+		t.Errorf("text lacks the missing characters:\n%s", out)
+	}
+	checkPDF(t, path)
+}
+
+// checkPDF has qpdf check the file's syntax and streams, and poppler render
+// it, without complaint; skipped without them, except under CI.
+func checkPDF(t *testing.T, path string) {
+	t.Helper()
+	out, err := exec.Command(tool(t, "pdftoppm"), "-r", "20", "-png", path, filepath.Join(t.TempDir(), "page")).CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Errorf("pdftoppm: %v\n%s", err, out)
+	}
+	qpdf, err := exec.LookPath("qpdf")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but qpdf is missing (apt package qpdf)")
+		}
+		t.Log("qpdf not installed: the syntax check is skipped")
+		return
+	}
+	if out, err := exec.Command(qpdf, "--check", path).CombinedOutput(); err != nil || !strings.Contains(string(out), "No syntax or stream encoding errors") {
+		t.Errorf("qpdf --check: %v\n%s", err, out)
+	}
+}
+
+// The subset's own cmap maps every used character, however many: a
+// format 4 subtable holds about 8,000 segments, a document may use more
+// distinct characters (the names of a province's villages and advisers),
+// and characters beyond the BMP.
+func TestSubsetCmapManyCharacters(t *testing.T) {
+	f := ukai(t)
+	// characters in a row (consecutive glyphs in UKai: a few segments), or
+	// every other one (a segment each: too many for format 4)
+	chars := func(n, step int) map[uint16]rune {
+		used := map[uint16]rune{}
+		for r := rune(0x4e00); r < 0xa000 && len(used) < n; r += rune(step) {
+			if g, ok := f.Glyph(r); ok {
+				used[g] = r
+			}
+		}
+		return used
+	}
+	for _, sub := range []map[uint16]rune{chars(50, 1), chars(50, 2), chars(10000, 1), chars(10000, 2)} {
+		data, err := f.Subset(sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := parseFont(bytes.NewReader(data), 0)
+		if err != nil {
+			t.Fatalf("%d characters: the subset does not parse: %v", len(sub), err)
+		}
+		missing := 0
+		for g, r := range sub {
+			if got, ok := s.Glyph(r); !ok || got != g {
+				missing++
+			}
+		}
+		if missing > 0 || len(s.cmap) != len(sub) {
+			t.Errorf("%d characters: the subset's cmap has %d, %d of them wrong or missing", len(sub), len(s.cmap), missing)
+		}
+		// parseCmap reads to the table's end, as lenient readers do; strict
+		// ones (FreeType's validator) trust each subtable's length field.
+		tab := s.tables["cmap"]
+		for i := range int(binary.BigEndian.Uint16(tab[2:])) {
+			off := int(binary.BigEndian.Uint32(tab[4+8*i+4:]))
+			var length, need int
+			switch format := binary.BigEndian.Uint16(tab[off:]); format {
+			case 4:
+				length, need = int(binary.BigEndian.Uint16(tab[off+2:])), 16+8*int(binary.BigEndian.Uint16(tab[off+6:])/2)
+			case 12:
+				length, need = int(binary.BigEndian.Uint32(tab[off+4:])), 16+12*int(binary.BigEndian.Uint32(tab[off+12:]))
+			default:
+				t.Fatalf("cmap subtable format %d", format)
+			}
+			if length < need || off+length > len(tab) {
+				t.Errorf("%d characters: cmap subtable %d says it is %d bytes long, needs %d (the table has %d from it)",
+					len(sub), i, length, need, len(tab)-off)
+			}
+		}
+	}
+}
+
+// A face of a wanted family that does not load (here one whose cmap maps
+// GB2312 codes, not Unicode, as old Chinese fonts do) is passed over for
+// the next candidate instead of ending the search with its error.
+func TestFindFontSkipsFaceThatDoesNotLoad(t *testing.T) {
+	f := ukai(t)
+	g, _ := f.Glyph('督')
+	sub, err := f.Subset(map[uint16]rune{g: '督'})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := readDir(bytes.NewReader(sub), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := map[string][]byte{}
+	for tag, loc := range dir {
+		tables[tag] = sub[loc[0] : loc[0]+loc[1]]
+	}
+	cmap := cmapTable(map[uint16]rune{g: '督'})
+	binary.BigEndian.PutUint16(cmap[6:], 3) // Windows PRC (GB2312) instead of Unicode
+	tables["cmap"] = cmap
+	family := utf16.Encode([]rune("Test Broken"))
+	name := make([]byte, 18, 18+2*len(family))
+	binary.BigEndian.PutUint16(name[2:], 1)  // one record
+	binary.BigEndian.PutUint16(name[4:], 18) // strings after it
+	for i, v := range []uint16{3, 1, 0x409, 1, uint16(2 * len(family)), 0} {
+		binary.BigEndian.PutUint16(name[6+2*i:], v) // Windows, Unicode, en-US, family
+	}
+	for _, u := range family {
+		name = binary.BigEndian.AppendUint16(name, u)
+	}
+	tables["name"] = name
+
+	fonts := t.TempDir()
+	if err := os.WriteFile(filepath.Join(fonts, "broken.ttf"), writeSfnt(tables), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(f.Path, filepath.Join(fonts, "ukai"+filepath.Ext(f.Path))); err != nil {
+		t.Fatal(err)
+	}
+	faces := scan([]string{fonts})
+	if got, err := findIn(faces, []string{"Test Broken"}); got != nil || err == nil || !strings.Contains(err.Error(), "cmap") {
+		t.Errorf("findIn(Test Broken) = %v, %v; want no font and the cmap error", got, err)
+	}
+	got, err := findIn(faces, []string{"Test Broken", "AR PL UKai CN"})
+	if err != nil || got == nil || got.PSName != f.PSName {
+		t.Errorf("findIn(Test Broken, AR PL UKai CN) = %v, %v; want UKai", got, err)
 	}
 }

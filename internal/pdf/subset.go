@@ -3,6 +3,7 @@ package pdf
 import (
 	"encoding/binary"
 	"sort"
+	"unicode"
 )
 
 // composite glyph flags (OpenType glyf table)
@@ -111,7 +112,7 @@ func (f *Font) Subset(used map[uint16]rune) ([]byte, error) {
 	be.PutUint16(hhea[34:], uint16(f.numGlyphs))
 
 	tables := map[string][]byte{"head": head, "hhea": hhea, "maxp": f.tables["maxp"],
-		"hmtx": hmtx, "loca": loca, "glyf": glyf, "cmap": cmap4(used)}
+		"hmtx": hmtx, "loca": loca, "glyf": glyf, "cmap": cmapTable(used)}
 	for _, tag := range []string{"cvt ", "fpgm", "prep", "OS/2"} {
 		if t, ok := f.tables[tag]; ok {
 			tables[tag] = t
@@ -183,9 +184,12 @@ func headOffset(sfnt []byte) int {
 	return 0
 }
 
-// cmap4 is a cmap table with one Windows Unicode BMP subtable (format 4)
-// mapping each used character to its glyph, a segment per character.
-func cmap4(used map[uint16]rune) []byte {
+// cmapTable is a cmap table with one Windows Unicode subtable mapping each
+// used character to its glyph: format 4 (BMP, segments of consecutive
+// characters on consecutive glyphs) where it can hold them, else format 12
+// (a format 4 subtable is at most 64 KB, about 8,000 segments, and holds
+// no character beyond the BMP).
+func cmapTable(used map[uint16]rune) []byte {
 	type pair struct {
 		r rune
 		g uint16
@@ -193,40 +197,70 @@ func cmap4(used map[uint16]rune) []byte {
 	var ps []pair
 	seen := map[rune]bool{}
 	for g, r := range used {
-		if g != 0 && r > 0 && r < 0xffff && !seen[r] {
+		if g != 0 && r > 0 && r <= unicode.MaxRune && !seen[r] {
 			ps = append(ps, pair{r, g})
 			seen[r] = true
 		}
 	}
 	sort.Slice(ps, func(i, j int) bool { return ps[i].r < ps[j].r })
-	segs := len(ps) + 1 // and the final 0xFFFF segment
-	es := 0
-	for 1<<(es+1) <= segs {
-		es++
+	type run struct {
+		start, end rune
+		g          uint16 // glyph of start
+	}
+	var runs []run
+	bmp := true
+	for _, p := range ps {
+		if n := len(runs); n > 0 && p.r == runs[n-1].end+1 && int(p.g) == int(runs[n-1].g)+int(p.r-runs[n-1].start) {
+			runs[n-1].end = p.r
+		} else {
+			runs = append(runs, run{p.r, p.r, p.g})
+		}
+		bmp = bmp && p.r < 0xffff
 	}
 	be := binary.BigEndian
-	sub := make([]byte, 16+8*segs)
-	be.PutUint16(sub, 4)
-	be.PutUint16(sub[2:], uint16(len(sub)))
-	be.PutUint16(sub[6:], uint16(2*segs))
-	be.PutUint16(sub[8:], uint16(2<<es))
-	be.PutUint16(sub[10:], uint16(es))
-	be.PutUint16(sub[12:], uint16(2*segs-2<<es))
-	ends, starts := 14, 16+2*segs
-	deltas := starts + 2*segs // idRangeOffsets after them stay 0
-	for i, p := range ps {
-		be.PutUint16(sub[ends+2*i:], uint16(p.r))
-		be.PutUint16(sub[starts+2*i:], uint16(p.r))
-		be.PutUint16(sub[deltas+2*i:], p.g-uint16(p.r))
+	var sub []byte
+	encoding := uint16(1) // Unicode BMP
+	if segs := len(runs) + 1; bmp && 16+8*segs <= 0xffff {
+		// format 4, and the final 0xFFFF segment
+		es := 0
+		for 1<<(es+1) <= segs {
+			es++
+		}
+		sub = make([]byte, 16+8*segs)
+		be.PutUint16(sub, 4)
+		be.PutUint16(sub[2:], uint16(len(sub)))
+		be.PutUint16(sub[6:], uint16(2*segs))
+		be.PutUint16(sub[8:], uint16(2<<es))
+		be.PutUint16(sub[10:], uint16(es))
+		be.PutUint16(sub[12:], uint16(2*segs-2<<es))
+		ends, starts := 14, 16+2*segs
+		deltas := starts + 2*segs // idRangeOffsets after them stay 0
+		for i, r := range runs {
+			be.PutUint16(sub[ends+2*i:], uint16(r.end))
+			be.PutUint16(sub[starts+2*i:], uint16(r.start))
+			be.PutUint16(sub[deltas+2*i:], r.g-uint16(r.start))
+		}
+		last := segs - 1
+		be.PutUint16(sub[ends+2*last:], 0xffff)
+		be.PutUint16(sub[starts+2*last:], 0xffff)
+		be.PutUint16(sub[deltas+2*last:], 1)
+	} else {
+		encoding = 10 // Unicode full repertoire
+		sub = make([]byte, 16+12*len(runs))
+		be.PutUint16(sub, 12)
+		be.PutUint32(sub[4:], uint32(len(sub)))
+		be.PutUint32(sub[12:], uint32(len(runs)))
+		for i, r := range runs {
+			grp := sub[16+12*i:]
+			be.PutUint32(grp, uint32(r.start))
+			be.PutUint32(grp[4:], uint32(r.end))
+			be.PutUint32(grp[8:], uint32(r.g))
+		}
 	}
-	last := segs - 1
-	be.PutUint16(sub[ends+2*last:], 0xffff)
-	be.PutUint16(sub[starts+2*last:], 0xffff)
-	be.PutUint16(sub[deltas+2*last:], 1)
 	out := make([]byte, 12, 12+len(sub))
-	be.PutUint16(out[2:], 1)  // one subtable
-	be.PutUint16(out[4:], 3)  // Windows
-	be.PutUint16(out[6:], 1)  // Unicode BMP
-	be.PutUint32(out[8:], 12) // at offset 12
+	be.PutUint16(out[2:], 1)        // one subtable
+	be.PutUint16(out[4:], 3)        // Windows
+	be.PutUint16(out[6:], encoding) // Unicode
+	be.PutUint32(out[8:], 12)       // at offset 12
 	return append(out, sub...)
 }

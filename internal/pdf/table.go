@@ -1,5 +1,10 @@
 package pdf
 
+import (
+	"math"
+	"slices"
+)
+
 // Table is a ruled table whose heading row repeats on every page it runs
 // onto. A row breaks across pages only when it is taller than a page.
 type Table struct {
@@ -18,13 +23,15 @@ type Table struct {
 // every column gets at least its longest unbreakable piece, the rest is
 // shared in proportion to how much more each column's longest text wants.
 // Unlike CSS, short cells (names, dates, numbers: up to 8 ems) count as
-// unbreakable while the columns fit, so only long text wraps.
+// unbreakable while the columns fit, so only long text wraps; and a word
+// wider than the table breaks rather than pushing the other columns out.
 func (t *Table) widths(avail float64) []float64 {
 	n := len(t.Head)
 	mins, soft, maxs := make([]float64, n), make([]float64, n), make([]float64, n)
 	extra := 2*t.PadX + t.Rule
 	measure := func(st *Style, cells []string) {
 		for i, c := range cells[:min(n, len(cells))] {
+			c = clean(c)
 			w := 0.0
 			// the longest line of a cell, for text with explicit newlines
 			start := 0
@@ -56,9 +63,20 @@ func (t *Table) widths(avail float64) []float64 {
 	if sumSoft <= avail {
 		mins, sumMin = soft, sumSoft
 	}
+	if sumMin > avail {
+		// Some column's unbreakable text (a long code, a URL) is wider than
+		// the table can be, so some word must break. Scaling every minimum
+		// down alike would squeeze the other columns narrower than a
+		// character, their text drawn over each other; instead each column
+		// keeps its short cells whole up to a common cap, chosen so that
+		// the columns fit, and Break splits the capped columns' words.
+		mins, sumMin = capTo(soft, avail), avail
+	}
 	out := make([]float64, n)
 	for i := range n {
 		switch {
+		case sumMax == 0: // nothing in any cell, no padding, no rules
+			out[i] = avail / float64(n)
 		case sumMax <= avail:
 			out[i] = maxs[i] * avail / sumMax
 		case sumMin >= avail:
@@ -66,6 +84,27 @@ func (t *Table) widths(avail float64) []float64 {
 		default:
 			out[i] = mins[i] + (maxs[i]-mins[i])*(avail-sumMin)/(sumMax-sumMin)
 		}
+	}
+	return out
+}
+
+// capTo lowers the largest of ws to one level, as high as lets their sum be
+// total (water-filling): widths below the level are kept. When ws already
+// fit, they are returned as they are.
+func capTo(ws []float64, total float64) []float64 {
+	sorted := slices.Clone(ws)
+	slices.Sort(sorted)
+	level, rest := math.Inf(1), total
+	for i, w := range sorted {
+		if left := len(sorted) - i; w*float64(left) > rest {
+			level = rest / float64(left)
+			break
+		}
+		rest -= w
+	}
+	out := make([]float64, len(ws))
+	for i, w := range ws {
+		out[i] = min(w, level)
 	}
 	return out
 }

@@ -153,20 +153,26 @@ type Face struct {
 	Bold  bool
 }
 
-// glyph finds r in the first font that has it; glyph 0 of the first font
-// when none does.
-func (f *Face) glyph(r rune) (*Font, uint16) {
+// glyph finds r in the first font that has it; glyph 0 (.notdef, a box)
+// of the first font when none does, and ok false.
+func (f *Face) glyph(r rune) (ft *Font, g uint16, ok bool) {
 	for _, ft := range f.Fonts {
 		if g, ok := ft.Glyph(r); ok {
-			return ft, g
+			return ft, g, true
 		}
 	}
-	return f.Fonts[0], 0
+	return f.Fonts[0], 0, false
 }
 
-// Advance is the width of r in ems.
+// Advance is the width of r in ems: a tab's is a space's, an ignorable
+// character's (control, invisible format) is 0.
 func (f *Face) Advance(r rune) float64 {
-	ft, g := f.glyph(r)
+	if r == '\t' {
+		r = ' '
+	} else if ignorable(r) {
+		return 0
+	}
+	ft, g, _ := f.glyph(r)
 	return float64(ft.Advance(g)) / float64(ft.upem)
 }
 
@@ -217,28 +223,50 @@ func (p *Page) Text(x, y float64, face *Face, size float64, c RGB, spacing float
 	p.num(x)
 	p.num(p.doc.H - y)
 	p.op("Td")
-	var cur *docFont
-	open := false
+	var cur *docFont // the font set
+	open := false    // within a string of glyphs
+	shut := func() {
+		if open {
+			p.buf = append(p.buf, "> Tj\n"...)
+			open = false
+		}
+	}
 	for _, r := range s {
-		ft, g := face.glyph(r)
+		if r == '\t' {
+			r = ' '
+		} else if ignorable(r) {
+			continue
+		}
+		ft, g, ok := face.glyph(r)
 		df := p.doc.docFont(ft)
-		if _, ok := df.used[g]; !ok {
+		if _, seen := df.used[g]; !seen {
 			df.used[g] = r
 		}
 		if df != cur {
-			if open {
-				p.buf = append(p.buf, "> Tj\n"...)
-			}
+			shut()
 			p.buf = append(p.buf, '/')
 			p.buf = append(p.buf, df.name...)
 			p.buf = append(p.buf, ' ')
 			p.num(size)
-			p.buf = append(p.buf, "Tf <"...)
-			cur, open = df, true
+			p.op("Tf")
+			cur = df
+		}
+		if !ok {
+			// No font has r: its box carries the character as replacement
+			// text, so that copying and searching still find it.
+			shut()
+			p.buf = append(p.buf, "/Span << /ActualText "...)
+			p.buf = append(p.buf, textString(string(r))...)
+			p.buf = append(p.buf, " >> BDC <0000> Tj EMC\n"...)
+			continue
+		}
+		if !open {
+			p.buf = append(p.buf, '<')
+			open = true
 		}
 		p.buf = append(p.buf, hexDigits[g>>12], hexDigits[g>>8&15], hexDigits[g>>4&15], hexDigits[g&15])
 	}
-	p.buf = append(p.buf, "> Tj\n"...)
+	shut()
 	p.op("ET")
 }
 
