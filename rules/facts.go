@@ -162,6 +162,9 @@ func TallyFacts(req FactsRequest, villages []Village, advisers map[string]*Advis
 			continue
 		}
 		k := r.Kind.Index()
+		if k < 0 {
+			continue // not a kind: no store would hold it
+		}
 		tally := func(j int) Tally {
 			if req.Totals[j] {
 				return Tally{Events: 1, Total: int32(r.Count)}
