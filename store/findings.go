@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"ducha/workflow"
 )
 
@@ -22,9 +20,9 @@ type Findings struct {
 
 	once     sync.Once
 	prepErr  error
-	load     *sqlx.Stmt // one finding by id
-	pgTrans  *sql.Stmt  // PostgreSQL: guarded UPDATE + history INSERT in one statement
-	sqlTrans [2]string  // SQLite: the two statements, run in one transaction
+	load     *sql.Stmt // one finding by id
+	pgTrans  *sql.Stmt // PostgreSQL: guarded UPDATE + history INSERT in one statement
+	sqlTrans [2]string // SQLite: the two statements, run in one transaction
 }
 
 // NewFindings returns the findings store of db.
@@ -78,6 +76,16 @@ type findingRow struct {
 	LastSeq         int           `db:"last_seq"`
 	LastHash        string        `db:"last_hash"`
 	AdviserRecent   int           `db:"adviser_recent"`
+}
+
+// dest is where Scan puts the columns of findingCols, in their order (no
+// adviser_recent): the one-finding read scans without sqlx's reflection.
+func (r *findingRow) dest() []any {
+	return []any{&r.ID, &r.RoundID, &r.RuleID, &r.RuleTitle, &r.Severity, &r.RectifyN, &r.RectifyWorkdays,
+		&r.Village, &r.VillageName, &r.Township, &r.Adviser, &r.AdviserName,
+		&r.Evidence, &r.Message, &r.RepeatCount, &r.CreatedAt, &r.State, &r.Version, &r.Deadline,
+		&r.Rejections, &r.Summons, &r.Escalations, &r.VerifiedBy, &r.InterviewOn, &r.RemindedFor,
+		&r.UpdatedAt, &r.LastSeq, &r.LastHash}
 }
 
 func (r *findingRow) finding() *workflow.Finding {
@@ -139,9 +147,24 @@ SELECT count(*) FROM u`)
 	return q.String(), args, nil
 }
 
+// pgFindingByID reads one finding. Its names are looked up through LATERAL
+// subqueries that OFFSET 0 keeps from being flattened into joins, so the
+// plan is four primary-key probes whatever the tables' sizes: as joins, the
+// planner picked a hash join over a sequential scan of townships (50 rows)
+// or a merge join walking townships_pkey (500 rows), for one finding.
+const pgFindingByID = "SELECT " + findingCols + ` FROM findings f
+	CROSS JOIN LATERAL (SELECT code, name FROM villages WHERE id = f.village_id OFFSET 0) v
+	CROSS JOIN LATERAL (SELECT name FROM townships WHERE id = f.township_id OFFSET 0) t
+	LEFT JOIN LATERAL (SELECT code, name FROM advisers WHERE id = f.adviser_id OFFSET 0) a ON true
+	WHERE f.id = $1`
+
 func (s *Findings) prepare(ctx context.Context) error {
 	s.once.Do(func() {
-		s.load, s.prepErr = s.db.X.PreparexContext(ctx, s.db.Rebind("SELECT "+findingCols+", 0 AS adviser_recent"+findingFrom+" WHERE f.id = ?"))
+		q := "SELECT " + findingCols + findingFrom + " WHERE f.id = ?"
+		if s.db.Dialect == Postgres {
+			q = pgFindingByID
+		}
+		s.load, s.prepErr = s.db.X.PrepareContext(ctx, s.db.Rebind(q))
 		if s.prepErr == nil && s.db.Dialect == Postgres {
 			s.pgTrans, s.prepErr = s.db.X.PrepareContext(ctx, pgTransition)
 		}
@@ -155,7 +178,7 @@ func (s *Findings) Finding(ctx context.Context, id int64) (*workflow.Finding, er
 		return nil, err
 	}
 	var r findingRow
-	if err := s.load.GetContext(ctx, &r, id); err != nil {
+	if err := s.load.QueryRowContext(ctx, id).Scan(r.dest()...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, &workflow.NotFoundError{What: fmt.Sprintf("编号为 %d 的问题", id)}
 		}
