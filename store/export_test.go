@@ -68,8 +68,19 @@ func ReadGrouped(ctx context.Context, s *Findings, ids []int64) ([]*workflow.Fin
 	s.readMany(ctx, batch)
 	fs, errs := make([]*workflow.Finding, len(ids)), make([]error, len(ids))
 	for i, c := range batch {
-		errs[i] = <-c.done
+		if errs[i] = <-c.done; errors.Is(errs[i], errAlone) {
+			c.arg.f, errs[i] = s.readOne(ctx, c.arg.id)
+		}
 		fs[i] = c.arg.f
 	}
 	return fs, errs
+}
+
+// WriteAlone writes t with a statement of its own, as a caller does when its
+// group could not serve it.
+func WriteAlone(ctx context.Context, db *DB, t *workflow.Transition) error {
+	if err := db.group.prepare(ctx, db); err != nil {
+		return err
+	}
+	return db.group.writeAlone(ctx, db, t)
 }

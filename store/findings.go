@@ -194,7 +194,11 @@ func (s *Findings) Finding(ctx context.Context, id int64) (*workflow.Finding, er
 		return s.readOne(ctx, id)
 	}
 	r := &findingRead{id: id}
-	if err := s.db.reads.do(ctx, r, takeReads, s.readMany); err != nil {
+	err := s.db.reads.do(ctx, r, takeReads, s.readMany)
+	if errors.Is(err, errAlone) {
+		return s.readOne(ctx, id)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return r.f, nil
@@ -223,15 +227,15 @@ func (s *Findings) readOne(ctx context.Context, id int64) (*workflow.Finding, er
 }
 
 // readMany reads a batch of findings with one statement and delivers each;
-// should the statement fail, each is read again on its own.
+// should the statement fail, each is read again by its caller (errAlone).
 func (s *Findings) readMany(ctx context.Context, batch []*groupCall[*findingRead]) {
-	one := func(c *groupCall[*findingRead]) {
-		var err error
-		c.arg.f, err = s.readOne(ctx, c.arg.id)
-		c.done <- err
-	}
 	if len(batch) == 1 {
-		one(batch[0])
+		c := batch[0]
+		var err error
+		if c.arg.f, err = s.readOne(ctx, c.arg.id); err != nil && !errors.Is(err, workflow.ErrNotFound) {
+			err = errAlone
+		}
+		c.done <- err
 		return
 	}
 	ids := make([]int64, len(batch))
@@ -241,7 +245,7 @@ func (s *Findings) readMany(ctx context.Context, batch []*groupCall[*findingRead
 	found, err := s.scanMany(ctx, ids)
 	if err != nil {
 		for _, c := range batch {
-			one(c)
+			c.done <- errAlone
 		}
 		return
 	}

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // group runs concurrent calls of one kind together: each call queues, and a
@@ -33,14 +35,23 @@ type groupCall[T any] struct {
 	promoted bool          // the lead was passed to this caller (under the group's lock)
 }
 
+// errAlone is the outcome of a call its batch could not serve (its
+// statement failed, or a transition's finding was locked by another
+// transaction): the caller is to run it with a statement of its own, with
+// its own context, so that any error is its own.
+var errAlone = errors.New("run alone")
+
+// groupTimeout bounds a batch's statement, which runs with a context of its
+// own (not the leader's, whose end must not fail the others).
+const groupTimeout = 30 * time.Second
+
 // do queues arg and returns its outcome. take splits the queue (oldest
 // first) into the calls of one statement and the rest; run runs a batch and
 // sends each call's outcome on its done channel. Should ctx end while the
 // call still waits in the queue, it is dropped unrun and do returns ctx's
-// error; once taken, it runs for the others' sake with a context that does
-// not end with ctx, and do returns ctx's error without waiting (the
-// statement may still commit, as a statement whose context ends during its
-// commit may).
+// error; once taken, it runs for the others' sake, and do returns ctx's
+// error without waiting (the statement may still commit, as a statement
+// whose context ends during its commit may).
 func (g *group[T]) do(ctx context.Context, arg T, take func([]*groupCall[T]) (batch, rest []*groupCall[T]),
 	run func(context.Context, []*groupCall[T])) error {
 	c := &groupCall[T]{arg: arg, done: make(chan error, 1), lead: make(chan struct{}, 1)}
@@ -54,7 +65,11 @@ func (g *group[T]) do(ctx context.Context, arg T, take func([]*groupCall[T]) (ba
 	case err := <-c.done:
 		return err
 	case <-c.lead:
-		g.lead(context.WithoutCancel(ctx), c, take, run)
+		// The statement runs for every call in it: one caller's end must not
+		// cancel the others', but a stuck statement must not hold them forever.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupTimeout)
+		g.lead(lctx, c, take, run)
+		cancel()
 		return <-c.done
 	case <-ctx.Done():
 		select {

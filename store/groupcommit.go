@@ -60,9 +60,6 @@ const (
 	groupMaxMessages = 500
 )
 
-// errAlone asks a caller to write its transition with a statement of its own.
-var errAlone = errors.New("write alone")
-
 func newTransitionGroup() *transitionGroup {
 	return &transitionGroup{group: group[*workflow.Transition]{maxLeaders: writeLeaders}}
 }
@@ -144,8 +141,23 @@ func (g *transitionGroup) flush(ctx context.Context, batch []*groupCall[*workflo
 }
 
 // writeAlone writes one transition with a statement of its own, waiting for
-// its finding's row lock if another transaction holds it.
+// its finding's row lock if another transaction holds it. A conflict is no
+// conflict when the history entry written is the transition's own: its
+// grouped statement failed after it had committed (a timeout, a lost
+// connection).
 func (g *transitionGroup) writeAlone(ctx context.Context, db *DB, t *workflow.Transition) error {
+	err := g.writeAloneOnce(ctx, db, t)
+	if errors.Is(err, workflow.ErrConflict) {
+		var n int
+		if db.X.GetContext(ctx, &n, `SELECT count(*) FROM finding_history WHERE finding_id = $1 AND seq = $2 AND hash = $3`,
+			t.Entry.FindingID, t.Entry.Seq, t.Entry.Hash) == nil && n == 1 {
+			return nil
+		}
+	}
+	return err
+}
+
+func (g *transitionGroup) writeAloneOnce(ctx context.Context, db *DB, t *workflow.Transition) error {
 	if len(t.Messages) == 0 {
 		res, err := g.alone.ExecContext(ctx, transitionArgs(t)...)
 		return transitionResult(t, res, err)

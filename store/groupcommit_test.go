@@ -289,3 +289,31 @@ func TestGroupSkipsLockedFindings(t *testing.T) {
 		t.Fatalf("chain: %v", res.Break)
 	}
 }
+
+// TestWriteAloneAfterAmbiguousFailure: a transition written again on its own
+// after its grouped statement committed (then failed to answer) is no
+// conflict; another transition read at the same version is.
+func TestWriteAloneAfterAmbiguousFailure(t *testing.T) {
+	ctx := context.Background()
+	b, fs := groupSetup(t, 1)
+	mine, err := b.l.Apply(fs[0], fAdviser, workflow.Respond, workflow.Input{Comment: "已整改"}, b.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := b.l.Apply(fs[0], fAdviser, workflow.Respond, workflow.Input{Comment: "另一份报告"}, b.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := store.WriteGrouped(ctx, b.db, []*workflow.Transition{mine}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if err := store.WriteAlone(ctx, b.db, mine); err != nil {
+		t.Fatalf("the same transition again: %v", err)
+	}
+	if err := store.WriteAlone(ctx, b.db, other); !errors.Is(err, workflow.ErrConflict) {
+		t.Fatalf("another transition at the same version: %v", err)
+	}
+	if h, _ := b.fs.History(ctx, fs[0].ID); len(h) != 3 {
+		t.Fatalf("%d history rows, want 3", len(h))
+	}
+}
