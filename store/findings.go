@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"ducha/workflow"
 )
@@ -22,9 +23,8 @@ type Findings struct {
 
 	once     sync.Once
 	prepErr  error
-	load     *sqlx.Stmt // one finding by id
-	pgTrans  *sql.Stmt  // PostgreSQL: guarded UPDATE + history INSERT in one statement
-	sqlTrans [2]string  // SQLite: the two statements, run in one transaction
+	load     *sql.Stmt // one finding by id
+	loadMany *sql.Stmt // PostgreSQL: findings by an array of ids
 }
 
 // NewFindings returns the findings store of db.
@@ -78,6 +78,16 @@ type findingRow struct {
 	LastSeq         int           `db:"last_seq"`
 	LastHash        string        `db:"last_hash"`
 	AdviserRecent   int           `db:"adviser_recent"`
+}
+
+// dest is where Scan puts the columns of findingCols, in their order (no
+// adviser_recent): the one-finding read scans without sqlx's reflection.
+func (r *findingRow) dest() []any {
+	return []any{&r.ID, &r.RoundID, &r.RuleID, &r.RuleTitle, &r.Severity, &r.RectifyN, &r.RectifyWorkdays,
+		&r.Village, &r.VillageName, &r.Township, &r.Adviser, &r.AdviserName,
+		&r.Evidence, &r.Message, &r.RepeatCount, &r.CreatedAt, &r.State, &r.Version, &r.Deadline,
+		&r.Rejections, &r.Summons, &r.Escalations, &r.VerifiedBy, &r.InterviewOn, &r.RemindedFor,
+		&r.UpdatedAt, &r.LastSeq, &r.LastHash}
 }
 
 func (r *findingRow) finding() *workflow.Finding {
@@ -139,29 +149,137 @@ SELECT count(*) FROM u`)
 	return q.String(), args, nil
 }
 
+// pgFindingByID reads one finding. Its names are looked up through LATERAL
+// subqueries that OFFSET 0 keeps from being flattened into joins, so the
+// plan is four primary-key probes whatever the tables' sizes: as joins, the
+// planner picked a hash join over a sequential scan of townships (50 rows)
+// or a merge join walking townships_pkey (500 rows), for one finding.
+const pgFindingByID = "SELECT " + findingCols + " FROM findings f" + pgFindingNames + `
+	WHERE f.id = $1`
+
+const pgFindingNames = `
+	CROSS JOIN LATERAL (SELECT code, name FROM villages WHERE id = f.village_id OFFSET 0) v
+	CROSS JOIN LATERAL (SELECT name FROM townships WHERE id = f.township_id OFFSET 0) t
+	LEFT JOIN LATERAL (SELECT code, name FROM advisers WHERE id = f.adviser_id OFFSET 0) a ON true`
+
+// pgFindingsByID reads several findings by the array of their ids, each by
+// the probes of pgFindingByID (the array unnested from a subquery that
+// OFFSET 0 keeps, so that the row estimate, and with it the generic plan,
+// does not depend on the array's length).
+const pgFindingsByID = "SELECT " + findingCols + ` FROM
+	(SELECT unnest(r.ids) AS id FROM (SELECT $1::bigint[] AS ids OFFSET 0) r) r
+	JOIN findings f ON f.id = r.id` + pgFindingNames
+
 func (s *Findings) prepare(ctx context.Context) error {
 	s.once.Do(func() {
-		s.load, s.prepErr = s.db.X.PreparexContext(ctx, s.db.Rebind("SELECT "+findingCols+", 0 AS adviser_recent"+findingFrom+" WHERE f.id = ?"))
-		if s.prepErr == nil && s.db.Dialect == Postgres {
-			s.pgTrans, s.prepErr = s.db.X.PrepareContext(ctx, pgTransition)
+		q := "SELECT " + findingCols + findingFrom + " WHERE f.id = ?"
+		if s.db.Dialect == Postgres {
+			q = pgFindingByID
+			if s.loadMany, s.prepErr = s.db.X.PrepareContext(ctx, pgFindingsByID); s.prepErr != nil {
+				return
+			}
 		}
+		s.load, s.prepErr = s.db.X.PrepareContext(ctx, s.db.Rebind(q))
 	})
 	return s.prepErr
 }
 
-// Finding reads one finding.
+// Finding reads one finding. On PostgreSQL, reads of findings made at the
+// same time share a statement (see group).
 func (s *Findings) Finding(ctx context.Context, id int64) (*workflow.Finding, error) {
 	if err := s.prepare(ctx); err != nil {
 		return nil, err
 	}
+	if s.db.Dialect != Postgres {
+		return s.readOne(ctx, id)
+	}
+	r := &findingRead{id: id}
+	err := s.db.reads.do(ctx, r, takeReads, s.readMany)
+	if errors.Is(err, errAlone) {
+		return s.readOne(ctx, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.f, nil
+}
+
+// findingRead is a read of a finding, grouped with others.
+type findingRead struct {
+	id int64
+	f  *workflow.Finding
+}
+
+func takeReads(queue []*groupCall[*findingRead]) (batch, rest []*groupCall[*findingRead]) {
+	n := min(len(queue), groupMax)
+	return slices.Clone(queue[:n]), queue[n:]
+}
+
+func (s *Findings) readOne(ctx context.Context, id int64) (*workflow.Finding, error) {
 	var r findingRow
-	if err := s.load.GetContext(ctx, &r, id); err != nil {
+	if err := s.load.QueryRowContext(ctx, id).Scan(r.dest()...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, &workflow.NotFoundError{What: fmt.Sprintf("编号为 %d 的问题", id)}
 		}
 		return nil, fmt.Errorf("read finding %d: %w", id, err)
 	}
 	return r.finding(), nil
+}
+
+// readMany reads a batch of findings with one statement and delivers each;
+// should the statement fail, each is read again by its caller (errAlone).
+func (s *Findings) readMany(ctx context.Context, batch []*groupCall[*findingRead]) {
+	if len(batch) == 1 {
+		c := batch[0]
+		var err error
+		if c.arg.f, err = s.readOne(ctx, c.arg.id); err != nil && !errors.Is(err, workflow.ErrNotFound) {
+			err = errAlone
+		}
+		c.done <- err
+		return
+	}
+	ids := make([]int64, len(batch))
+	for i, c := range batch {
+		ids[i] = c.arg.id
+	}
+	found, err := s.scanMany(ctx, ids)
+	if err != nil {
+		for _, c := range batch {
+			c.done <- errAlone
+		}
+		return
+	}
+	given := map[int64]bool{}
+	for _, c := range batch {
+		r := found[c.arg.id]
+		if r == nil {
+			c.done <- &workflow.NotFoundError{What: fmt.Sprintf("编号为 %d 的问题", c.arg.id)}
+			continue
+		}
+		c.arg.f = r.finding()
+		if given[c.arg.id] { // the same finding read twice: each reader its own evidence bytes
+			c.arg.f.Evidence = slices.Clone(c.arg.f.Evidence)
+		}
+		given[c.arg.id] = true
+		c.done <- nil
+	}
+}
+
+func (s *Findings) scanMany(ctx context.Context, ids []int64) (map[int64]*findingRow, error) {
+	rows, err := s.loadMany.QueryContext(ctx, pq.Array(ids))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	found := make(map[int64]*findingRow, len(ids))
+	for rows.Next() {
+		r := &findingRow{}
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, err
+		}
+		found[r.ID] = r
+	}
+	return found, rows.Err()
 }
 
 func transitionArgs(t *workflow.Transition) []any {
@@ -173,32 +291,18 @@ func transitionArgs(t *workflow.Transition) []any {
 }
 
 // Transition writes a transition and its messages atomically, guarded by
-// the finding's version: on PostgreSQL without messages as one statement
-// (one round trip), otherwise as statements in one transaction.
+// the finding's version. On PostgreSQL it is one statement (one round trip),
+// shared with the transitions of other findings written at the same time
+// (group commit, see transitionGroup); on SQLite, or with more than
+// groupMaxMessages messages, statements in one transaction.
 func (s *Findings) Transition(ctx context.Context, t *workflow.Transition) error {
-	if err := s.prepare(ctx); err != nil {
-		return err
-	}
-	if s.db.Dialect == Postgres && len(t.Messages) == 0 {
-		res, err := s.pgTrans.ExecContext(ctx, transitionArgs(t)...)
-		return transitionResult(t, res, err)
-	}
-	if s.db.Dialect == Postgres && len(t.Messages) <= 500 {
-		q, args, err := pgTransitionWithMessages(t)
-		if err != nil {
-			return err
-		}
-		var n int
-		if err := s.db.X.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
-			if IsUniqueViolation(err) {
-				return workflow.ErrConflict
+	if s.db.Dialect == Postgres && len(t.Messages) <= groupMaxMessages {
+		for _, m := range t.Messages {
+			if _, err := outboxValues(m); err != nil {
+				return err
 			}
-			return fmt.Errorf("finding %d %s: %w", t.Finding.ID, t.Entry.Event, err)
 		}
-		if n != 1 {
-			return workflow.ErrConflict
-		}
-		return nil
+		return s.db.group.write(ctx, s.db, t)
 	}
 	return s.db.InTx(ctx, func(tx *Tx) error {
 		if err := TransitionTx(ctx, tx, t); err != nil {

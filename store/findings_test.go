@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -169,6 +170,16 @@ func TestFindingLifecycleRoundTrip(t *testing.T) {
 		list, _ = b.fs.List(ctx, store.FindingFilter{State: workflow.Discovered})
 		if len(list) != 1 || list[0].ID != fs[1].ID {
 			t.Fatalf("list by state: %v", list)
+		}
+		// The one-finding read (its own query and scan) agrees with the list's.
+		b.fire(t, fSup, fs[1].ID, workflow.Order, workflow.Input{})
+		b.fire(t, fSup, fs[1].ID, workflow.Summon, workflow.Input{Time: b.clock.Now().AddDate(0, 0, 3), Place: "县司法局", Interviewer: "张三"})
+		list, _ = b.fs.List(ctx, store.FindingFilter{})
+		for _, want := range list {
+			got, err := b.fs.Finding(ctx, want.ID)
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("finding %d read alone:\n%+v (%v)\nlisted:\n%+v", want.ID, got, err, want)
+			}
 		}
 	})
 }

@@ -51,6 +51,8 @@ type DB struct {
 	X       *sqlx.DB
 	Dialect Dialect
 	url     string
+	group   *transitionGroup     // PostgreSQL: transitions written at the same time share a statement
+	reads   *group[*findingRead] // PostgreSQL: findings read at the same time share a statement
 }
 
 // Open connects to url (sqlite:PATH or postgres://…) and applies any pending
@@ -120,7 +122,8 @@ func Connect(ctx context.Context, rawURL string) (*DB, error) {
 			x.Close()
 			return nil, fmt.Errorf("connect %s: %w", Redact(rawURL), err)
 		}
-		return &DB{X: x, Dialect: Postgres, url: rawURL}, nil
+		return &DB{X: x, Dialect: Postgres, url: rawURL, group: newTransitionGroup(),
+			reads: &group[*findingRead]{maxLeaders: readLeaders}}, nil
 	}
 	return nil, &URLError{rawURL, "应为 sqlite:PATH 或 postgres://…"}
 }

@@ -1,0 +1,140 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// group runs concurrent calls of one kind together: each call queues, and a
+// caller that finds fewer than maxLeaders calls leading becomes a leader
+// itself. A leader takes the queued calls (as many as take accepts) and
+// runs them with one statement, while calls arriving meanwhile queue for the
+// next one; it leads until its own call has been taken (by itself or another
+// leader), then passes the lead to the oldest waiting call, so that no
+// caller works for others indefinitely. A call alone is run at once by its
+// own caller: grouping costs nothing without concurrency.
+//
+// It is what lets concurrent transitions share a round trip and a commit
+// (transitionGroup) and concurrent reads of findings a round trip.
+type group[T any] struct {
+	mu         sync.Mutex
+	queue      []*groupCall[T]
+	leaders    int
+	maxLeaders int
+}
+
+// groupCall is one queued call: its argument, and its outcome once run.
+type groupCall[T any] struct {
+	arg      T
+	done     chan error    // the outcome, sent once the call's statement has run
+	lead     chan struct{} // this caller is to lead
+	taken    bool          // in a statement (under the group's lock)
+	promoted bool          // the lead was passed to this caller (under the group's lock)
+}
+
+// errAlone is the outcome of a call its batch could not serve (its
+// statement failed, or a transition's finding was locked by another
+// transaction): the caller is to run it with a statement of its own, with
+// its own context, so that any error is its own.
+var errAlone = errors.New("run alone")
+
+// groupTimeout bounds a batch's statement, which runs with a context of its
+// own (not the leader's, whose end must not fail the others).
+const groupTimeout = 30 * time.Second
+
+// do queues arg and returns its outcome. take splits the queue (oldest
+// first) into the calls of one statement and the rest; run runs a batch and
+// sends each call's outcome on its done channel. Should ctx end while the
+// call still waits in the queue, it is dropped unrun and do returns ctx's
+// error; once taken, it runs for the others' sake, and do returns ctx's
+// error without waiting (the statement may still commit, as a statement
+// whose context ends during its commit may).
+func (g *group[T]) do(ctx context.Context, arg T, take func([]*groupCall[T]) (batch, rest []*groupCall[T]),
+	run func(context.Context, []*groupCall[T])) error {
+	c := &groupCall[T]{arg: arg, done: make(chan error, 1), lead: make(chan struct{}, 1)}
+	g.mu.Lock()
+	g.queue = append(g.queue, c)
+	if g.leaders < g.maxLeaders {
+		g.promoteLocked(c)
+	}
+	g.mu.Unlock()
+	select {
+	case err := <-c.done:
+		return err
+	case <-c.lead:
+		// The statement runs for every call in it: one caller's end must not
+		// cancel the others', but a stuck statement must not hold them forever.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupTimeout)
+		g.lead(lctx, c, take, run)
+		cancel()
+		return <-c.done
+	case <-ctx.Done():
+		select {
+		case err := <-c.done:
+			return err
+		default:
+		}
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if !c.taken {
+			g.queue = removeCall(g.queue, c)
+		}
+		if c.promoted {
+			g.resignLocked()
+		}
+		return ctx.Err()
+	}
+}
+
+func (g *group[T]) promoteLocked(c *groupCall[T]) {
+	g.leaders++
+	c.promoted = true
+	c.lead <- struct{}{}
+}
+
+// resignLocked gives up a lead, passing it to the oldest waiting call.
+func (g *group[T]) resignLocked() {
+	g.leaders--
+	for _, q := range g.queue {
+		if !q.promoted {
+			g.promoteLocked(q)
+			return
+		}
+	}
+}
+
+// lead runs batches of queued calls until c has been taken, then resigns.
+func (g *group[T]) lead(ctx context.Context, c *groupCall[T], take func([]*groupCall[T]) (batch, rest []*groupCall[T]),
+	run func(context.Context, []*groupCall[T])) {
+	for {
+		// Let callers that are runnable already (woken by the statement
+		// that just ran: their next call follows at once) join the batch.
+		runtime.Gosched()
+		g.mu.Lock()
+		if c.taken {
+			g.resignLocked()
+			g.mu.Unlock()
+			return
+		}
+		batch, rest := take(g.queue)
+		for _, b := range batch {
+			b.taken = true
+		}
+		clear(g.queue[len(rest):])
+		g.queue = rest
+		g.mu.Unlock()
+		run(ctx, batch)
+	}
+}
+
+func removeCall[T any](qs []*groupCall[T], c *groupCall[T]) []*groupCall[T] {
+	for i, q := range qs {
+		if q == c {
+			return append(qs[:i], qs[i+1:]...)
+		}
+	}
+	return qs
+}
