@@ -123,6 +123,18 @@ func (r FactsRequest) ScanFrom() time.Time {
 	return from
 }
 
+// WindowsFrom is the earliest start of the windows (End when there are
+// none): the records before it matter only to Facts.Last.
+func (r FactsRequest) WindowsFrom() time.Time {
+	from := r.End
+	for _, w := range r.Windows {
+		if w.From.Before(from) {
+			from = w.From
+		}
+	}
+	return from
+}
+
 // Record is one activity record as the naive evaluation (Tally) sees it.
 type Record struct {
 	Adviser   string
