@@ -159,7 +159,7 @@ func (r *run) importCSV(ctx context.Context) error {
 		how = "inserted (prepared INSERT)"
 	}
 	r.add(Figure{Name: "import: database limit", Value: limit, Unit: "rows/s",
-		Note: "the same rows " + how + " straight into activities (indexes, foreign keys, WAL), no checks; rolled back"})
+		Note: "the same rows " + how + " straight into activities (its indexes and WAL; on SQLite its foreign keys too), no checks; rolled back"})
 	r.add(Figure{Name: "import ÷ database limit", Value: f.Value / limit, Unit: "×"})
 	if r.db.Dialect == store.Postgres {
 		_, err = r.db.X.ExecContext(ctx, "ANALYZE")
