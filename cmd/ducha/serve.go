@@ -116,7 +116,14 @@ func runServe(e *Env, args []string) error {
 	tick := func() {
 		mu.Lock()
 		defer mu.Unlock()
-		en.tick(ctx, e.Now())
+		t := e.Now()
+		if !stopAt.IsZero() && !t.Before(stopAt) {
+			// A simulated clock runs on while a tick waits for the CPU (at
+			// high speed a millisecond late is an hour): nothing at or
+			// after --until happens.
+			t = stopAt.Add(-time.Nanosecond)
+		}
+		en.tick(ctx, t)
 	}
 	tick() // catch up on what was missed while down
 
