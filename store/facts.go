@@ -14,17 +14,20 @@ import (
 )
 
 // Facts computes, set-based, what the checklist needs of every village in
-// req.Scope: two queries whatever the number of villages, rules and windows.
+// req.Scope: two or three queries whatever the number of villages, rules
+// and windows.
 //
 //  1. villages in scope with the adviser whose assignment covers req.End;
-//  2. ONE scan of activities in req.ScanFrom()..req.End grouped by village,
-//     adviser and kind, with one count/sum(count)/sum(amount_fen) per window
-//     through FILTER (WHERE day >= window start) (every window ends on
-//     req.End) and max(day) since req.LookbackFrom for days_since/last (the
-//     sums only when the checklist reads total() or recovered()). Go
-//     folds the rows into per-village tallies and, for adviser_events, into
-//     tallies of each serving adviser's records in any village (so a scoped
-//     scan also reads the rows of the scope's advisers outside the scope).
+//  2. ONE scan of activities over the windows (req.WindowsFrom()..req.End)
+//     grouped by village, adviser and kind, with one count (and the
+//     sum(count)/sum(amount_fen) a rule of the window reads) per window
+//     start, FILTERed to the window unless it is the widest (every window
+//     ends on req.End), and max(day) for days_since/last. Go folds the rows
+//     into per-village tallies and, for adviser_events, into tallies of each
+//     serving adviser's records in any village (so a scoped scan also reads
+//     the rows of the scope's advisers outside the scope);
+//  3. when the lookback of days_since/last starts before the windows, the
+//     newest record per village and kind in the older part of it.
 //
 // The same SQL runs on PostgreSQL and SQLite (FILTER needs SQLite ≥ 3.30).
 // Results are ordered by village code.
