@@ -67,9 +67,7 @@ func (g *group[T]) do(ctx context.Context, arg T, take func([]*groupCall[T]) (ba
 	case err := <-c.done:
 		return err
 	case <-c.lead:
-		lctx, cancel := leadContext(ctx)
-		g.lead(lctx, c, take, run)
-		cancel()
+		g.lead(ctx, c, take, run)
 		return <-c.done
 	case <-ctx.Done():
 		select {
@@ -119,6 +117,7 @@ func (g *group[T]) resignLocked() {
 }
 
 // lead runs batches of queued calls until c has been taken, then resigns.
+// ctx is c's caller's.
 func (g *group[T]) lead(ctx context.Context, c *groupCall[T], take func([]*groupCall[T]) (batch, rest []*groupCall[T]),
 	run func(context.Context, []*groupCall[T])) {
 	for {
@@ -144,7 +143,13 @@ func (g *group[T]) lead(ctx context.Context, c *groupCall[T], take func([]*group
 		clear(g.queue[len(rest):])
 		g.queue = rest
 		g.mu.Unlock()
-		run(ctx, batch)
+		if len(batch) == 1 && batch[0] == c {
+			run(ctx, batch) // its own call alone: as its caller asks
+			continue
+		}
+		lctx, cancel := leadContext(ctx)
+		run(lctx, batch)
+		cancel()
 	}
 }
 
