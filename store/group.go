@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +25,7 @@ type group[T any] struct {
 	queue      []*groupCall[T]
 	leaders    int
 	maxLeaders int
+	lastBatch  atomic.Int32 // calls in the latest batch
 }
 
 // groupCall is one queued call: its argument, and its outcome once run.
@@ -65,11 +67,7 @@ func (g *group[T]) do(ctx context.Context, arg T, take func([]*groupCall[T]) (ba
 	case err := <-c.done:
 		return err
 	case <-c.lead:
-		// The statement runs for every call in it: one caller's end must not
-		// cancel the others', but a stuck statement must not hold them forever.
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupTimeout)
-		g.lead(lctx, c, take, run)
-		cancel()
+		g.lead(ctx, c, take, run)
 		return <-c.done
 	case <-ctx.Done():
 		select {
@@ -87,6 +85,18 @@ func (g *group[T]) do(ctx context.Context, arg T, take func([]*groupCall[T]) (ba
 		}
 		return ctx.Err()
 	}
+}
+
+// leadContext is the context of a leader's statements, which run for every
+// call in them: one caller's end must not cancel the others', but a stuck
+// statement must not hold them forever. A context that cannot end is kept
+// as it is: a context that can end costs lib/pq and database/sql a
+// goroutine per statement to watch it.
+func leadContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Done() == nil {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), groupTimeout)
 }
 
 func (g *group[T]) promoteLocked(c *groupCall[T]) {
@@ -107,12 +117,18 @@ func (g *group[T]) resignLocked() {
 }
 
 // lead runs batches of queued calls until c has been taken, then resigns.
+// ctx is c's caller's.
 func (g *group[T]) lead(ctx context.Context, c *groupCall[T], take func([]*groupCall[T]) (batch, rest []*groupCall[T]),
 	run func(context.Context, []*groupCall[T])) {
 	for {
-		// Let callers that are runnable already (woken by the statement
-		// that just ran: their next call follows at once) join the batch.
-		runtime.Gosched()
+		// When calls have been coming together, let callers that are
+		// runnable already (woken by the statement that just ran: their
+		// next call follows at once) join the batch. Not otherwise: a yield
+		// wakes another thread of the runtime, which costs a lone caller
+		// two context switches for nothing.
+		if g.lastBatch.Load() > 1 {
+			runtime.Gosched()
+		}
 		g.mu.Lock()
 		if c.taken {
 			g.resignLocked()
@@ -120,13 +136,20 @@ func (g *group[T]) lead(ctx context.Context, c *groupCall[T], take func([]*group
 			return
 		}
 		batch, rest := take(g.queue)
+		g.lastBatch.Store(int32(len(batch)))
 		for _, b := range batch {
 			b.taken = true
 		}
 		clear(g.queue[len(rest):])
 		g.queue = rest
 		g.mu.Unlock()
-		run(ctx, batch)
+		if len(batch) == 1 && batch[0] == c {
+			run(ctx, batch) // its own call alone: as its caller asks
+			continue
+		}
+		lctx, cancel := leadContext(ctx)
+		run(lctx, batch)
+		cancel()
 	}
 }
 
