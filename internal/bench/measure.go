@@ -363,37 +363,23 @@ func (r *run) transitions(ctx context.Context) error {
 	sup := workflow.User{Login: "bench-sup", Name: "督查", Role: workflow.Supervisor}
 	responded := make([]bool, len(ids)) // each finding's state, carried from one run to the next
 	for _, conc := range []int{1, 8} {
-		var done atomic.Int64
-		var firstErr error
-		var once sync.Once
-		deadline := time.Now().Add(r.cfg.Duration)
-		start := time.Now()
-		var wg sync.WaitGroup
-		for w := range conc {
-			wg.Go(func() {
+		rate, err := throughput(conc, r.cfg.Duration, func(w int) error {
+			var err error
+			if responded[w] {
+				_, err = life.Fire(ctx, sup, ids[w], workflow.Reject, workflow.Input{Reason: "整改材料不全"})
+			} else {
 				adv := workflow.User{Login: "bench-" + advisers[w], Role: workflow.AdviserRole, Adviser: advisers[w]}
-				for time.Now().Before(deadline) {
-					var err error
-					if responded[w] {
-						_, err = life.Fire(ctx, sup, ids[w], workflow.Reject, workflow.Input{Reason: "整改材料不全"})
-					} else {
-						_, err = life.Fire(ctx, adv, ids[w], workflow.Respond, workflow.Input{Comment: "已整改"})
-					}
-					if err != nil {
-						once.Do(func() { firstErr = err })
-						return
-					}
-					responded[w] = !responded[w]
-					done.Add(1)
-				}
-			})
+				_, err = life.Fire(ctx, adv, ids[w], workflow.Respond, workflow.Input{Comment: "已整改"})
+			}
+			if err == nil {
+				responded[w] = !responded[w]
+			}
+			return err
+		})
+		if err != nil {
+			return err
 		}
-		wg.Wait()
-		if firstErr != nil {
-			return firstErr
-		}
-		took := time.Since(start)
-		f := Figure{Name: fmt.Sprintf("transitions/s, concurrency %d", conc), Value: float64(done.Load()) / took.Seconds(), Unit: "/s",
+		f := Figure{Name: fmt.Sprintf("transitions/s, concurrency %d", conc), Value: rate, Unit: "/s",
 			Note: "read, guarded update and hash-chained history row per event"}
 		if conc == 8 {
 			f.Target = r.pg(3000)
@@ -433,16 +419,25 @@ func (r *run) transitionLimit(ctx context.Context, conc int) (float64, error) {
 		return 0, err
 	}
 	defer stmt.Close()
+	return throughput(conc, r.cfg.Duration, func(w int) error {
+		_, err := stmt.ExecContext(ctx, w+1)
+		return err
+	})
+}
+
+// throughput runs op in conc workers (op gets the worker's number) for d
+// and returns the operations per second; the first error stops the run.
+func throughput(conc int, d time.Duration, op func(w int) error) (float64, error) {
 	var done atomic.Int64
 	var firstErr error
 	var once sync.Once
-	deadline := time.Now().Add(r.cfg.Duration)
+	deadline := time.Now().Add(d)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := range conc {
 		wg.Go(func() {
 			for time.Now().Before(deadline) {
-				if _, err := stmt.ExecContext(ctx, w+1); err != nil {
+				if err := op(w); err != nil {
 					once.Do(func() { firstErr = err })
 					return
 				}
