@@ -1,8 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"ducha/workflow"
 )
@@ -83,4 +86,47 @@ func WriteAlone(ctx context.Context, db *DB, t *workflow.Transition) error {
 		return err
 	}
 	return db.group.writeAlone(ctx, db, t)
+}
+
+// CopyRows streams query's rows from PostgreSQL in binary COPY format and
+// returns them as parsed by the facts stream's parser, the stream fed to it
+// in pieces of chunk bytes, together with the raw stream.
+func CopyRows(ctx context.Context, db *DB, query string, chunk int) (rows [][][]byte, raw []byte, err error) {
+	conn, err := pgconn.Connect(ctx, db.url)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer conn.Close(ctx)
+	var buf bytes.Buffer
+	if _, err := conn.CopyTo(ctx, &buf, "COPY ("+query+") TO STDOUT (FORMAT binary)"); err != nil {
+		return nil, nil, err
+	}
+	raw = buf.Bytes()
+	c := &binaryCopy{row: func(fields [][]byte) error {
+		row := make([][]byte, len(fields))
+		for i, f := range fields {
+			if f != nil {
+				row[i] = append([]byte{}, f...)
+			}
+		}
+		rows = append(rows, row)
+		return nil
+	}}
+	for p := raw; len(p) > 0; {
+		n := min(chunk, len(p))
+		if _, err := c.Write(p[:n]); err != nil {
+			return nil, raw, err
+		}
+		p = p[n:]
+	}
+	return rows, raw, c.finish()
+}
+
+// ParseBinaryCopy parses a whole binary COPY stream.
+func ParseBinaryCopy(stream []byte) error {
+	c := &binaryCopy{row: func([][]byte) error { return nil }}
+	if _, err := c.Write(stream); err != nil {
+		return err
+	}
+	return c.finish()
 }

@@ -18,18 +18,16 @@ import (
 // and windows.
 //
 //  1. villages in scope with the adviser whose assignment covers req.End;
-//  2. ONE scan of activities over the windows (req.WindowsFrom()..req.End)
-//     grouped by village, adviser and kind, with one count (and the
-//     sum(count)/sum(amount_fen) a rule of the window reads) per window
-//     start, FILTERed to the window unless it is the widest (every window
-//     ends on req.End), and max(day) for days_since/last. Go folds the rows
-//     into per-village tallies and, for adviser_events, into tallies of each
-//     serving adviser's records in any village (so a scoped scan also reads
-//     the rows of the scope's advisers outside the scope);
+//  2. ONE scan of activities over the windows (req.WindowsFrom()..req.End):
+//     on PostgreSQL the raw records streamed by a binary COPY and counted
+//     here (streamActivities), on SQLite an aggregate grouped by village,
+//     adviser and kind (groupActivities). Either way each record counts for
+//     its village and, for adviser_events, for its adviser when that adviser
+//     serves a village in scope (so a scoped scan also reads the rows of the
+//     scope's advisers outside the scope), and max(day) feeds days_since/last;
 //  3. when the lookback of days_since/last starts before the windows, the
 //     newest record per village and kind in the older part of it.
 //
-// The same SQL runs on PostgreSQL and SQLite (FILTER needs SQLite ≥ 3.30).
 // Results are ordered by village code.
 func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts, error) {
 	end := DayOf(req.End)
@@ -104,9 +102,96 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 		return out, nil
 	}
 
-	// One aggregate scan for every window at once; windows starting on the
-	// same day (every window ends on req.End) share their columns.
-	// Only the sums some rule reads are computed (and sent).
+	f := &factsFold{req: req, out: out, byID: byID, served: served}
+	// The scan covers the windows; when the lookback reaches further back,
+	// the newest record of each village and kind before the windows comes
+	// from a second, narrower query (lookback below).
+	scanFrom := req.ScanFrom()
+	if ws := req.WindowsFrom(); !req.LookbackFrom.IsZero() && req.LookbackFrom.Before(ws) {
+		scanFrom = ws
+	}
+	actScope := ""
+	var actArgs []any
+	if !req.Scope.All() {
+		actScope = ` AND (village_id IN (SELECT v.id FROM villages v WHERE ` + scope + `)
+	  OR adviser_id IN (SELECT s.adviser_id FROM assignments s JOIN villages v ON v.id = s.village_id
+	    WHERE s.from_date <= ? AND (s.to_date IS NULL OR s.to_date >= ?) AND ` + scope + `))`
+		actArgs = append(append(actArgs, scopeArgs...), end, end)
+		actArgs = append(actArgs, scopeArgs...)
+	}
+	if scanFrom.After(req.ScanFrom()) {
+		if err := db.lookback(ctx, req.LookbackFrom, scanFrom, actScope, actArgs, f); err != nil {
+			return nil, err
+		}
+	}
+	if db.Dialect == Postgres {
+		err = db.streamActivities(ctx, scanFrom, f)
+	} else {
+		err = db.groupActivities(ctx, scanFrom, actScope, actArgs, f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// factsFold accumulates activity records into the facts of the villages in
+// scope and the tallies of the advisers serving them.
+type factsFold struct {
+	req    rules.FactsRequest
+	out    []rules.Facts
+	byID   map[int64]int              // village id -> index in out
+	served map[int64][]*rules.Tallies // adviser id -> its tallies, one per window
+}
+
+// foldTarget is where the records of one village and adviser go: the
+// village's facts (nil outside the scope) and the adviser's tallies (nil
+// unless the adviser serves a village in scope).
+type foldTarget struct {
+	village *rules.Facts
+	adviser []*rules.Tallies
+}
+
+func (f *factsFold) target(vid, aid int64) foldTarget {
+	to := foldTarget{adviser: f.served[aid]}
+	if i, ok := f.byID[vid]; ok {
+		to.village = &f.out[i]
+	}
+	return to
+}
+
+// add folds t, records of kind k within window w recovering fen.
+func (f *factsFold) add(to foldTarget, k, w int, t rules.Tally, fen int64) {
+	if !f.req.Totals[w] {
+		t.Total = 0
+	}
+	if to.adviser != nil {
+		to.adviser[w].Add(k, t)
+	}
+	if to.village != nil {
+		to.village.Windows[w].Kinds.Add(k, t)
+		if f.req.Recovered[w] {
+			to.village.Windows[w].RecoveredFen += fen
+		}
+	}
+}
+
+// noteLast notes day as a record of kind k in the target village, if any.
+func (f *factsFold) noteLast(to foldTarget, k int, day time.Time) {
+	if to.village != nil && !day.IsZero() {
+		to.village.NoteLast(k, day)
+	}
+}
+
+// groupActivities folds ONE aggregate scan of activities over the windows
+// (scanFrom..End), grouped by village, adviser and kind, with one count (and
+// the sums a rule of the window reads) per window start, FILTERed to the
+// window unless it is the widest, and max(day) for days_since/last. The same
+// SQL runs on PostgreSQL and SQLite (FILTER needs SQLite ≥ 3.30).
+func (db *DB) groupActivities(ctx context.Context, scanFrom time.Time, actScope string, actArgs []any, f *factsFold) error {
+	req := f.req
+	// Windows starting on the same day (every window ends on req.End) share
+	// their columns; only the sums some rule reads are computed (and sent).
 	var cols []string
 	var colArgs []any
 	type triple struct{ count, total, recovered int } // column indexes into counts; -1: not computed
@@ -117,14 +202,6 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 		day := w.From.Format(DateLayout)
 		n := need[day]
 		need[day] = needs{n.totals || req.Totals[i], n.recovered || req.Recovered[i]}
-	}
-	// The scan covers the windows; when the lookback reaches further back,
-	// the newest record of each village and kind before the windows comes
-	// from a second, narrower query (lookback below), so that the widest
-	// window's columns need no FILTER.
-	scanFrom := req.ScanFrom()
-	if ws := req.WindowsFrom(); !req.LookbackFrom.IsZero() && req.LookbackFrom.Before(ws) {
-		scanFrom = ws
 	}
 	// filtered is a column's aggregate over the rows from day on.
 	filtered := func(agg string, from time.Time) string {
@@ -159,32 +236,17 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 	} else {
 		cols = append(cols, filtered("max(day)", req.LookbackFrom))
 	}
-	actScope := ""
-	var actArgs []any
-	if !req.Scope.All() {
-		actScope = ` AND (village_id IN (SELECT v.id FROM villages v WHERE ` + scope + `)
-	  OR adviser_id IN (SELECT s.adviser_id FROM assignments s JOIN villages v ON v.id = s.village_id
-	    WHERE s.from_date <= ? AND (s.to_date IS NULL OR s.to_date >= ?) AND ` + scope + `))`
-		actArgs = append(append(actArgs, scopeArgs...), end, end)
-		actArgs = append(actArgs, scopeArgs...)
-	}
-	if scanFrom.After(req.ScanFrom()) {
-		if err := db.lookback(ctx, req.LookbackFrom, scanFrom, actScope, actArgs, byID, out); err != nil {
-			return nil, err
-		}
-	}
-	q = `SELECT village_id, adviser_id, kind, ` + strings.Join(cols, ", ") + `
+	q := `SELECT village_id, adviser_id, kind, ` + strings.Join(cols, ", ") + `
 	FROM activities
 	WHERE day >= ? AND day <= ?` + actScope + `
 	GROUP BY village_id, adviser_id, kind`
-	args = append(colArgs, DayOf(scanFrom), end)
+	args := append(colArgs, DayOf(scanFrom), DayOf(req.End))
 	args = append(args, actArgs...)
-	rows, err = db.X.QueryContext(ctx, db.Rebind(q), args...)
+	rows, err := db.X.QueryContext(ctx, db.Rebind(q), args...)
 	if err != nil {
-		return nil, fmt.Errorf("facts: activities: %w", err)
+		return fmt.Errorf("facts: activities: %w", err)
 	}
 	defer rows.Close()
-	n := len(req.Windows)
 	// Numbers are scanned into interfaces and converted here: database/sql
 	// assigns an int64 to an *int64 by reflection, which was a fifth of the
 	// fold's CPU at half a million rows × eight columns.
@@ -197,58 +259,50 @@ func (db *DB) Facts(ctx context.Context, req rules.FactsRequest) ([]rules.Facts,
 		dest = append(dest, &nums[2+i])
 	}
 	dest = append(dest, &last)
-	var vid, aid int64
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("facts: activities: %w", err)
+			return fmt.Errorf("facts: activities: %w", err)
 		}
-		var err error
-		if vid, err = asInt64(nums[0]); err == nil {
+		vid, err := asInt64(nums[0])
+		var aid int64
+		if err == nil {
 			aid, err = asInt64(nums[1])
 		}
 		for i := 0; err == nil && i < len(counts); i++ {
 			counts[i], err = asInt64(nums[2+i])
 		}
 		if err != nil {
-			return nil, fmt.Errorf("facts: activities: %w", err)
+			return fmt.Errorf("facts: activities: %w", err)
 		}
 		k := rules.KindIndexOf(kind)
 		if k < 0 {
-			return nil, fmt.Errorf("facts: activities: unknown kind %q", kind)
+			return fmt.Errorf("facts: activities: unknown kind %q", kind)
 		}
-		ts := served[aid]
-		i, inScope := byID[vid]
-		for w := 0; w < n; w++ {
-			c := col[w]
+		to := f.target(vid, aid)
+		for w, c := range col {
 			if counts[c.count] == 0 {
 				continue
 			}
 			t := rules.Tally{Events: int32(counts[c.count])}
-			if req.Totals[w] {
+			if c.total >= 0 {
 				t.Total = int32(counts[c.total])
 			}
-			if ts != nil {
-				ts[w].Add(k, t)
+			var fen int64
+			if c.recovered >= 0 {
+				fen = counts[c.recovered]
 			}
-			if inScope {
-				out[i].Windows[w].Kinds.Add(k, t)
-				if req.Recovered[w] {
-					out[i].Windows[w].RecoveredFen += counts[c.recovered]
-				}
-			}
+			f.add(to, k, w, t, fen)
 		}
-		if inScope && !last.IsZero() { // else a row of a serving adviser in a village outside the scope
-			out[i].NoteLast(k, last.Time)
-		}
+		// A row of a serving adviser in a village outside the scope notes nothing.
+		f.noteLast(to, k, last.Time)
 		last = Day{}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // lookback notes, per village in out and kind, the newest record in
 // from..before-1: the part of the lookback older than every window.
-func (db *DB) lookback(ctx context.Context, from, before time.Time, actScope string, actArgs []any,
-	byID map[int64]int, out []rules.Facts) error {
+func (db *DB) lookback(ctx context.Context, from, before time.Time, actScope string, actArgs []any, f *factsFold) error {
 	rows, err := db.X.QueryContext(ctx, db.Rebind(`SELECT village_id, kind, max(day) FROM activities
 	WHERE day >= ? AND day < ?`+actScope+`
 	GROUP BY village_id, kind`), append([]any{DayOf(from), DayOf(before)}, actArgs...)...)
@@ -263,10 +317,8 @@ func (db *DB) lookback(ctx context.Context, from, before time.Time, actScope str
 		if err := rows.Scan(&vid, &kind, &last); err != nil {
 			return fmt.Errorf("facts: lookback: %w", err)
 		}
-		if i, ok := byID[vid]; ok && !last.IsZero() {
-			if k := rules.KindIndexOf(kind); k >= 0 {
-				out[i].NoteLast(k, last.Time)
-			}
+		if k := rules.KindIndexOf(kind); k >= 0 {
+			f.noteLast(f.target(vid, 0), k, last.Time)
 		}
 	}
 	return rows.Err()
