@@ -1,11 +1,13 @@
 package store
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"ducha/rules"
 )
@@ -51,7 +54,16 @@ func (db *DB) streamActivities(ctx context.Context, scanFrom time.Time, f *facts
 	}
 	q := "COPY (SELECT " + cols + " FROM activities WHERE " + where + ") TO STDOUT (FORMAT binary)"
 
-	conn, err := pgconn.Connect(ctx, db.url)
+	cfg, err := pgconn.ParseConfig(db.url)
+	if err != nil {
+		return fmt.Errorf("facts: activities: %w", err)
+	}
+	// Read the stream in large pieces: hundreds of megabytes in pgconn's
+	// default 8 KB reads are tens of thousands of system calls.
+	cfg.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+		return pgproto3.NewFrontend(bufio.NewReaderSize(r, 1<<18), w)
+	}
+	conn, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("facts: activities: connect: %w", err)
 	}
