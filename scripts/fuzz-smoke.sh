@@ -15,6 +15,7 @@ for target in \
 	./importer:FuzzImport:1500x \
 	./web:FuzzParseEvent:10000x \
 	./workflow:FuzzParseCalendar:5000x \
+	./workflow:FuzzCanonicalJSON:20000x \
 	./config:FuzzParse:10000x \
 	./internal/pdf:FuzzBreak:20000x; do
 	pkg="${target%%:*}"

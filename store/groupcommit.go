@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/lib/pq"
 
@@ -228,9 +230,9 @@ func (g *transitionGroup) writeMany(ctx context.Context, batch []*groupCall[*wor
 			msgNext, msgCreated, msgQueued = append(msgNext, next), append(msgCreated, created), append(msgQueued, queued)
 		}
 	}
-	args := []any{pq.Array(ids), pq.Array(versions), pq.Array(states), pq.GenericArray{A: deadlines},
+	args := []any{pq.Array(ids), pq.Array(versions), pq.Array(states), dayArray(deadlines),
 		pq.Array(rejections), pq.Array(summons), pq.Array(escalations), pq.Array(verifiedBy),
-		pq.GenericArray{A: interviewOn}, pq.GenericArray{A: remindedFor}, pq.GenericArray{A: ats},
+		dayArray(interviewOn), dayArray(remindedFor), instantArray(ats),
 		pq.Array(seqs), pq.Array(hashes), pq.Array(repeats), pq.Array(actors), pq.Array(roles),
 		pq.Array(events), pq.Array(froms), pq.Array(comments), pq.Array(payloads), pq.Array(prevHashes)}
 	stmt := g.many
@@ -238,7 +240,7 @@ func (g *transitionGroup) writeMany(ctx context.Context, batch []*groupCall[*wor
 		stmt = g.manyMsg
 		args = append(args, pq.Array(msgFinding), pq.Array(msgKind), pq.Array(msgCause), pq.Array(msgRecipient),
 			pq.Array(msgAddress), pq.Array(msgChannel), pq.Array(msgSubject), pq.Array(msgBody),
-			pq.GenericArray{A: msgNext}, pq.GenericArray{A: msgCreated}, pq.GenericArray{A: msgQueued})
+			instantArray(msgNext), instantArray(msgCreated), instantArray(msgQueued))
 	}
 	var l, w pq.Int64Array
 	if err := stmt.QueryRowContext(ctx, args...).Scan(&l, &w); err != nil {
@@ -335,3 +337,48 @@ const pgTransitionManyMessages = `m AS (
 	ORDER BY m.ord
 	ON CONFLICT (cause, recipient, channel) DO NOTHING
 )`
+
+// dayArray is a date[] parameter, NULL for a zero Day: the text
+// pq.GenericArray makes of a []Day, without its reflection.
+type dayArray []Day
+
+func (a dayArray) Value() (driver.Value, error) {
+	b := make([]byte, 1, 2+13*len(a))
+	b[0] = '{'
+	for i, d := range a {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if d.Time.IsZero() {
+			b = append(b, "NULL"...)
+			continue
+		}
+		b = append(b, '"')
+		b = d.Time.AppendFormat(b, DateLayout)
+		b = append(b, '"')
+	}
+	return string(append(b, '}')), nil
+}
+
+// instantArray is a timestamptz[] parameter, NULL for a zero Instant: the
+// text pq.GenericArray makes of an []Instant, without its reflection.
+type instantArray []Instant
+
+func (a instantArray) Value() (driver.Value, error) {
+	b := make([]byte, 1, 2+33*len(a))
+	b[0] = '{'
+	for i, v := range a {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		t := time.Time(v)
+		if t.IsZero() {
+			b = append(b, "NULL"...)
+			continue
+		}
+		b = append(b, '"')
+		b = t.UTC().AppendFormat(b, InstantLayout)
+		b = append(b, '"')
+	}
+	return string(append(b, '}')), nil
+}
