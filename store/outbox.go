@@ -57,29 +57,32 @@ func EnqueueTx(ctx context.Context, tx *Tx, msgs []notify.Message) error {
 // column per array parameter, unnested (a VALUES list of thousands of rows
 // costs more to plan than to write).
 func enqueueArrays(ctx context.Context, tx *Tx, msgs []notify.Message) error {
-	cols := make([][]string, 10)
+	var cols [10]textArray
 	for i := range cols {
-		cols[i] = make([]string, 0, len(msgs))
+		cols[i] = make(textArray, len(msgs))
 	}
-	for _, m := range msgs {
-		row, err := outboxValues(m)
-		if err != nil {
+	// Messages of one transaction mostly share their times: format each
+	// distinct one once.
+	var lastT time.Time
+	var lastS string
+	instant := func(i Instant) string {
+		if t := i.T(); !t.Equal(lastT) || lastS == "" {
+			lastT, lastS = t, t.UTC().Format(InstantLayout)
+		}
+		return lastS
+	}
+	for i, m := range msgs {
+		if err := checkMessage(m); err != nil {
 			return err
 		}
-		for i, v := range row {
-			switch v := v.(type) {
-			case string:
-				cols[i] = append(cols[i], v)
-			case Instant:
-				cols[i] = append(cols[i], time.Time(v).UTC().Format(InstantLayout))
-			default:
-				return fmt.Errorf("enqueue notifications: unexpected %T value", v)
-			}
-		}
+		next, created, queued := messageTimes(m)
+		cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i] = string(m.Kind), m.Cause, m.Recipient, m.Address, m.Channel
+		cols[5][i], cols[6][i] = m.Subject, m.Body
+		cols[7][i], cols[8][i], cols[9][i] = instant(next), instant(created), instant(queued)
 	}
 	args := make([]any, len(cols))
 	for i, c := range cols {
-		args[i] = pq.Array(c)
+		args[i] = c
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (kind, cause, recipient, address, channel, subject, body,
 			state, attempts, next_attempt_at, created_at, queued_at)
@@ -98,19 +101,21 @@ func enqueueArrays(ctx context.Context, tx *Tx, msgs []notify.Message) error {
 // address, channel, subject, body, next_attempt_at, created_at and
 // queued_at; a message without its cause, recipient, channel or time is refused.
 func outboxValues(m notify.Message) ([]any, error) {
+	if err := checkMessage(m); err != nil {
+		return nil, err
+	}
+	next, created, queued := messageTimes(m)
+	return []any{string(m.Kind), m.Cause, m.Recipient, m.Address, m.Channel, m.Subject, m.Body,
+		next, created, queued}, nil
+}
+
+// checkMessage refuses a message without its cause, recipient, channel or time.
+func checkMessage(m notify.Message) error {
 	if m.CreatedAt.IsZero() || m.Cause == "" || m.Recipient == "" || m.Channel == "" {
-		return nil, fmt.Errorf("enqueue %s message %q to %q over %q: cause, recipient, channel and created_at are required",
+		return fmt.Errorf("enqueue %s message %q to %q over %q: cause, recipient, channel and created_at are required",
 			m.Kind, m.Cause, m.Recipient, m.Channel)
 	}
-	next, queued := m.NextAttemptAt, m.QueuedAt
-	if next.IsZero() {
-		next = m.CreatedAt
-	}
-	if queued.IsZero() {
-		queued = m.CreatedAt
-	}
-	return []any{string(m.Kind), m.Cause, m.Recipient, m.Address, m.Channel, m.Subject, m.Body,
-		Instant(next), Instant(m.CreatedAt), Instant(queued)}, nil
+	return nil
 }
 
 // Enqueue writes msgs into the outbox in a transaction of its own.
