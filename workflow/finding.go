@@ -99,24 +99,23 @@ func (e *Entry) PayloadJSON() string {
 	if len(e.Payload) == 0 {
 		return "{}"
 	}
-	b, err := json.Marshal(e.Payload)
-	if err != nil {
-		panic(err) // a map[string]string always marshals
-	}
-	return string(b)
+	return string(appendPayloadJSON(nil, e.Payload))
 }
 
 // ComputeHash returns the SHA-256 over the canonical encoding of the entry's
 // fields and PrevHash: a JSON array, times in UTC RFC 3339 with nanoseconds.
 func (e *Entry) ComputeHash() string {
-	fields := []any{
-		e.FindingID, e.Seq, e.At.UTC().Format(time.RFC3339Nano), e.Actor, string(e.Role),
-		string(e.Event), string(e.From), string(e.To), e.Comment, e.PayloadJSON(), e.PrevHash,
+	var buf [1024]byte
+	b := append(buf[:0], '[')
+	b = appendJSONInt(b, e.FindingID)
+	b = append(b, ',')
+	b = appendJSONInt(b, int64(e.Seq))
+	for _, s := range [...]string{e.At.UTC().Format(time.RFC3339Nano), e.Actor, string(e.Role),
+		string(e.Event), string(e.From), string(e.To), e.Comment, e.PayloadJSON(), e.PrevHash} {
+		b = append(b, ',')
+		b = appendJSONString(b, s)
 	}
-	b, err := json.Marshal(fields)
-	if err != nil {
-		panic(err)
-	}
+	b = append(b, ']')
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
