@@ -117,6 +117,9 @@ func (r roundTx) InsertRound(ctx context.Context, rd *workflow.Round, villages [
 	if err != nil {
 		return fmt.Errorf("insert round: %w", err)
 	}
+	if tx.Dialect == Postgres {
+		return insertRoundVillages(ctx, tx, rd.ID, villages)
+	}
 	var ids []struct {
 		ID   int64  `db:"id"`
 		Code string `db:"code"`
@@ -137,6 +140,37 @@ func (r roundTx) InsertRound(ctx context.Context, rd *workflow.Round, villages [
 		rows = append(rows, []any{rd.ID, id})
 	}
 	return insertRows(ctx, tx, `INSERT INTO round_villages (round_id, village_id) VALUES `, "(?, ?)", 2, rows)
+}
+
+// insertRoundVillages records the villages a round inspected on PostgreSQL
+// with one statement that looks their ids up itself: reading every
+// village's id and copying tens of thousands of rows back cost more.
+func insertRoundVillages(ctx context.Context, tx *Tx, roundID int64, villages []string) error {
+	if len(villages) == 0 {
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO round_villages (round_id, village_id)
+		SELECT $1, v.id FROM unnest($2::text[]) AS c (code) JOIN villages v ON v.code = c.code`, roundID, textArray(villages))
+	if err != nil {
+		return fmt.Errorf("insert round villages: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == int64(len(villages)) {
+		return err
+	}
+	var known []string
+	if err := tx.SelectContext(ctx, &known, `SELECT code FROM villages WHERE code = ANY($1::text[])`, textArray(villages)); err != nil {
+		return err
+	}
+	in := make(map[string]bool, len(known))
+	for _, c := range known {
+		in[c] = true
+	}
+	for _, code := range villages {
+		if !in[code] {
+			return fmt.Errorf("insert round: 未知的村编号 %q", code)
+		}
+	}
+	return fmt.Errorf("insert round: %d villages, %d recorded", len(villages), len(known))
 }
 
 func (r roundTx) ClaimFire(ctx context.Context, schedule string, at time.Time, roundID int64, now time.Time) error {

@@ -216,3 +216,38 @@ func TestRoundOpenForbiddenToAdvisers(t *testing.T) {
 		t.Fatalf("adviser opened a round: %v", err)
 	}
 }
+
+// A round's villages are recorded by code; an unknown code is named and
+// nothing is written.
+func TestInsertRoundVillages(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		smallCounty(t, db)
+		ctx := context.Background()
+		now := time.Date(2018, 4, 2, 9, 0, 0, 0, time.UTC)
+		round := func() *workflow.Round {
+			return &workflow.Round{Kind: workflow.RoundManual, From: now, To: now, Scope: "all", OpenedAt: now, OpenedBy: "sup"}
+		}
+		err := db.Rounds().InRoundTx(ctx, func(tx workflow.RoundTx) error {
+			return tx.InsertRound(ctx, round(), []string{"V1", "V9", "V2"})
+		})
+		if err == nil || !strings.Contains(err.Error(), `"V9"`) {
+			t.Fatalf("unknown village: got %v", err)
+		}
+		r := round()
+		if err := db.Rounds().InRoundTx(ctx, func(tx workflow.RoundTx) error {
+			return tx.InsertRound(ctx, r, []string{"V5", "V1", "V3"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Rounds().RoundVillages(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got, ",") != "V1,V3,V5" {
+			t.Errorf("round villages: %v", got)
+		}
+		if rs, err := db.Rounds().Rounds(ctx); err != nil || len(rs) != 1 {
+			t.Errorf("rounds: %d, %v", len(rs), err)
+		}
+	})
+}
