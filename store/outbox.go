@@ -19,10 +19,15 @@ const outboxChannel = "ducha_outbox"
 
 // EnqueueTx writes msgs into the outbox inside tx, the transaction of the
 // transition, round or bulletin that causes them, with one set-based INSERT
-// per chunk. A message whose (cause, recipient, channel) is already queued
+// per chunk (on PostgreSQL many messages with one COPY, see enqueueCopy). A message whose (cause, recipient, channel) is already queued
 // is skipped: enqueueing twice is a no-op. Every message needs CreatedAt
 // (the transaction's timestamp); NextAttemptAt defaults to it.
 func EnqueueTx(ctx context.Context, tx *Tx, msgs []notify.Message) error {
+	if tx.Dialect == Postgres && len(msgs) >= enqueueCopyMin {
+		if done, err := enqueueCopy(ctx, tx, msgs); done || err != nil {
+			return err
+		}
+	}
 	if tx.Dialect == Postgres && len(msgs) > 1 {
 		return enqueueArrays(ctx, tx, msgs)
 	}
@@ -51,6 +56,57 @@ func EnqueueTx(ctx context.Context, tx *Tx, msgs []notify.Message) error {
 		}
 	}
 	return nil
+}
+
+// enqueueCopyMin is the number of messages from which PostgreSQL is first
+// asked to COPY them (a round's orders): the INSERT … ON CONFLICT of
+// enqueueArrays checks and confirms each row's insertion on its own, and
+// its array parameters must be parsed, which cost a large batch more than
+// copying it.
+const enqueueCopyMin = 256
+
+// enqueueCopy writes msgs with COPY when none of them is queued already:
+// under a savepoint, so that a message already queued (a unique violation)
+// undoes the COPY and leaves them to enqueueArrays, whose ON CONFLICT skips
+// those. Done is false then, or when msgs repeat a key themselves.
+func enqueueCopy(ctx context.Context, tx *Tx, msgs []notify.Message) (done bool, err error) {
+	type key struct{ cause, recipient, channel string }
+	seen := make(map[key]bool, len(msgs))
+	rows := make([][]any, len(msgs))
+	for i, m := range msgs {
+		k := key{m.Cause, m.Recipient, m.Channel}
+		if seen[k] {
+			return false, nil
+		}
+		seen[k] = true
+		row, err := outboxValues(m)
+		if err != nil {
+			return false, err
+		}
+		rows[i] = row
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT enqueue_copy`); err != nil {
+		return false, fmt.Errorf("enqueue notifications: %w", err)
+	}
+	err = copyRows(ctx, tx, `COPY outbox (kind, cause, recipient, address, channel, subject, body,
+		next_attempt_at, created_at, queued_at) FROM STDIN`, rows)
+	if IsUniqueViolation(err) {
+		_, err = tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT enqueue_copy`)
+		if err == nil {
+			_, err = tx.ExecContext(ctx, `RELEASE SAVEPOINT enqueue_copy`)
+		}
+		if err != nil {
+			return false, fmt.Errorf("enqueue notifications: %w", err)
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("enqueue notifications: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT enqueue_copy`); err != nil {
+		return false, fmt.Errorf("enqueue notifications: %w", err)
+	}
+	return true, nil
 }
 
 // enqueueArrays writes many messages with one statement on PostgreSQL: a
