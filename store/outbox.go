@@ -529,13 +529,15 @@ func (d directory) Adviser(ctx context.Context, code string) (notify.Person, err
 		FROM advisers a LEFT JOIN users u ON u.adviser_id = a.id AND u.role = 'adviser'
 		WHERE a.code = ? ORDER BY u.id LIMIT 1`), code)
 	if errors.Is(err, sql.ErrNoRows) {
-		return notify.Person{}, fmt.Errorf("法律顾问 %s 不存在", code)
+		return notify.Person{}, noAdviser(code)
 	}
 	if err != nil {
 		return notify.Person{}, err
 	}
 	return adviserPerson(code, r.Name, r.CardEmail, r.Login, r.UserEmail), nil
 }
+
+func noAdviser(code string) error { return fmt.Errorf("法律顾问 %s 不存在", code) }
 
 // adviserPerson is an adviser as a recipient: its user's login when it has
 // one, its service card's e-mail, else its user's.
@@ -550,27 +552,37 @@ func adviserPerson(code, name, cardEmail string, login, userEmail sql.NullString
 	return p
 }
 
+// officersSelect reads township officers; followed by a condition and the
+// order (by login within a township).
+const officersSelect = `SELECT t.name AS township, u.login, u.name, u.email FROM users u
+	JOIN townships t ON t.id = u.township_id WHERE u.role = 'officer'`
+
 func (d directory) Officers(ctx context.Context, township string) ([]notify.Person, error) {
-	return d.people(ctx, `SELECT u.login, u.name, u.email FROM users u JOIN townships t ON t.id = u.township_id
-		WHERE u.role = 'officer' AND t.name = ? ORDER BY u.login`, township)
+	ps, _, err := d.people(ctx, officersSelect+` AND t.name = ? ORDER BY u.login`, township)
+	return ps, err
 }
 
 func (d directory) Supervisors(ctx context.Context) ([]notify.Person, error) {
-	return d.people(ctx, `SELECT login, name, email FROM users WHERE role = 'supervisor' ORDER BY login`)
+	ps, _, err := d.people(ctx, `SELECT login, name, email FROM users WHERE role = 'supervisor' ORDER BY login`)
+	return ps, err
 }
 
-func (d directory) people(ctx context.Context, q string, args ...any) ([]notify.Person, error) {
+// people reads users as recipients, with their townships when q selects them.
+func (d directory) people(ctx context.Context, q string, args ...any) ([]notify.Person, []string, error) {
 	var rows []struct {
-		Login string `db:"login"`
-		Name  string `db:"name"`
-		Email string `db:"email"`
+		Township string `db:"township"`
+		Login    string `db:"login"`
+		Name     string `db:"name"`
+		Email    string `db:"email"`
 	}
 	if err := sqlx.SelectContext(ctx, d.q, &rows, d.q.Rebind(q), args...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]notify.Person, len(rows))
+	townships := make([]string, len(rows))
 	for i, r := range rows {
 		out[i] = notify.Person{Login: r.Login, Name: r.Name, Email: r.Email}
+		townships[i] = r.Township
 	}
-	return out, nil
+	return out, townships, nil
 }

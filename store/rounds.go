@@ -237,45 +237,70 @@ func (r roundTx) Enqueue(ctx context.Context, msgs []notify.Message) error {
 	return EnqueueTx(ctx, r.tx, msgs)
 }
 
-func (r roundTx) Directory() notify.Directory { return &allAdvisers{directory: directory{r.tx.Tx}} }
-
-// allAdvisers is the directory of a round's transaction: its first adviser
-// lookup reads every adviser in one query, since a round notifies thousands
-// of them (one query per finding cost most of opening a large round).
-type allAdvisers struct {
-	directory
-	advisers map[string]notify.Person
+func (r roundTx) Directory(ctx context.Context) (notify.Directory, error) {
+	return readRoundDirectory(ctx, directory{r.tx.Tx})
 }
 
-func (d *allAdvisers) Adviser(ctx context.Context, code string) (notify.Person, error) {
-	if d.advisers == nil {
-		rows, err := d.q.QueryxContext(ctx, `SELECT a.code, a.name, a.email, u.login, u.email
-			FROM advisers a LEFT JOIN users u ON u.adviser_id = a.id AND u.role = 'adviser'
-			ORDER BY a.code, u.id`)
-		if err != nil {
-			return notify.Person{}, err
-		}
-		defer rows.Close()
-		m := map[string]notify.Person{}
-		for rows.Next() {
-			var code, name, email string
-			var login, userEmail sql.NullString
-			if err := rows.Scan(&code, &name, &email, &login, &userEmail); err != nil {
-				return notify.Person{}, err
-			}
-			if _, seen := m[code]; !seen { // the adviser's first user, as directory.Adviser
-				m[code] = adviserPerson(code, name, email, login, userEmail)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return notify.Person{}, err
-		}
-		d.advisers = m
+// roundDirectory is the directory of a round's transaction, read whole in
+// three queries when the round asks for it: a round notifies thousands of
+// advisers (a query each cost most of opening a large round), and it renders
+// their messages while the transaction writes its findings, so the
+// directory must not use the transaction afterwards. Read-only, so safe for
+// concurrent use.
+type roundDirectory struct {
+	advisers    map[string]notify.Person
+	officers    map[string][]notify.Person // by township
+	supervisors []notify.Person
+}
+
+func readRoundDirectory(ctx context.Context, d directory) (*roundDirectory, error) {
+	rd := &roundDirectory{advisers: map[string]notify.Person{}, officers: map[string][]notify.Person{}}
+	rows, err := d.q.QueryxContext(ctx, `SELECT a.code, a.name, a.email, u.login, u.email
+		FROM advisers a LEFT JOIN users u ON u.adviser_id = a.id AND u.role = 'adviser'
+		ORDER BY a.code, u.id`)
+	if err != nil {
+		return nil, fmt.Errorf("read advisers: %w", err)
 	}
+	defer rows.Close()
+	for rows.Next() {
+		var code, name, email string
+		var login, userEmail sql.NullString
+		if err := rows.Scan(&code, &name, &email, &login, &userEmail); err != nil {
+			return nil, fmt.Errorf("read advisers: %w", err)
+		}
+		if _, seen := rd.advisers[code]; !seen { // the adviser's first user, as directory.Adviser
+			rd.advisers[code] = adviserPerson(code, name, email, login, userEmail)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read advisers: %w", err)
+	}
+	officers, townships, err := d.people(ctx, officersSelect+` ORDER BY t.name, u.login`)
+	if err != nil {
+		return nil, fmt.Errorf("read officers: %w", err)
+	}
+	for i, p := range officers {
+		rd.officers[townships[i]] = append(rd.officers[townships[i]], p)
+	}
+	if rd.supervisors, err = d.Supervisors(ctx); err != nil {
+		return nil, fmt.Errorf("read supervisors: %w", err)
+	}
+	return rd, nil
+}
+
+func (d *roundDirectory) Adviser(_ context.Context, code string) (notify.Person, error) {
 	if p, ok := d.advisers[code]; ok {
 		return p, nil
 	}
-	return d.directory.Adviser(ctx, code) // says it does not exist
+	return notify.Person{}, noAdviser(code)
+}
+
+func (d *roundDirectory) Officers(_ context.Context, township string) ([]notify.Person, error) {
+	return d.officers[township], nil
+}
+
+func (d *roundDirectory) Supervisors(context.Context) ([]notify.Person, error) {
+	return d.supervisors, nil
 }
 
 type roundRow struct {
