@@ -381,33 +381,39 @@ func InsertFindingsThen(ctx context.Context, tx *Tx, fs []*workflow.Finding, at 
 	}
 	at = at.UTC().Truncate(time.Microsecond)
 	type village struct {
-		ID         int64  `db:"id"`
-		Code       string `db:"code"`
-		Name       string `db:"name"`
-		TownshipID int64  `db:"township_id"`
-		Township   string `db:"township"`
+		ID, TownshipID int64
+		Name, Township string
 	}
 	type adviser struct {
-		ID   int64  `db:"id"`
-		Code string `db:"code"`
-		Name string `db:"name"`
+		ID   int64
+		Name string
 	}
-	var vs []village
-	if err := tx.SelectContext(ctx, &vs, `SELECT v.id, v.code, v.name, v.township_id, t.name AS township
-		FROM villages v JOIN townships t ON t.id = v.township_id`); err != nil {
+	// Scanned by hand: every village, which sqlx's reflection scanned at
+	// several times the cost.
+	vByCode := map[string]*village{}
+	if err := scanRows(ctx, tx, `SELECT v.code, v.id, v.name, v.township_id, t.name
+		FROM villages v JOIN townships t ON t.id = v.township_id`, func(rows *sql.Rows) error {
+		var code string
+		v := &village{}
+		if err := rows.Scan(&code, &v.ID, &v.Name, &v.TownshipID, &v.Township); err != nil {
+			return err
+		}
+		vByCode[code] = v
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("insert findings: read villages: %w", err)
 	}
-	var as []adviser
-	if err := tx.SelectContext(ctx, &as, `SELECT id, code, name FROM advisers`); err != nil {
+	aByCode := map[string]*adviser{}
+	if err := scanRows(ctx, tx, `SELECT code, id, name FROM advisers`, func(rows *sql.Rows) error {
+		var code string
+		a := &adviser{}
+		if err := rows.Scan(&code, &a.ID, &a.Name); err != nil {
+			return err
+		}
+		aByCode[code] = a
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("insert findings: read advisers: %w", err)
-	}
-	vByCode := make(map[string]*village, len(vs))
-	for i := range vs {
-		vByCode[vs[i].Code] = &vs[i]
-	}
-	aByCode := make(map[string]*adviser, len(as))
-	for i := range as {
-		aByCode[as[i].Code] = &as[i]
 	}
 	ids, err := reserveFindingIDs(ctx, tx, len(fs))
 	if err != nil {
@@ -508,6 +514,23 @@ const findingsInto = `findings (id, round_id, rule_id, rule_title, severity, rec
 	rectify_workdays, village_id, township_id, adviser_id, evidence, message, repeat_count, state, version,
 	deadline, rejections, summons, escalations, verified_by, created_at, updated_at, last_seq, last_hash,
 	interview_on)`
+
+// scanRows runs q and calls scan for each row.
+func scanRows(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, q string, scan func(*sql.Rows) error) error {
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
 
 // historyRow is an entry as finding_history's columns.
 func historyRow(e *workflow.Entry) []any {

@@ -39,25 +39,20 @@ func (s *Rounds) Roster(ctx context.Context, townships []string) ([]workflow.Ros
 	}
 	// Scanned by hand: tens of thousands of rows, which sqlx's reflection
 	// scanned at several times the cost.
-	rows, err := s.db.X.QueryContext(ctx, `SELECT v.code, t.name
-		FROM villages v JOIN townships t ON t.id = v.township_id ORDER BY v.code`)
-	if err != nil {
-		return nil, fmt.Errorf("roster: %w", err)
-	}
-	defer rows.Close()
 	seen := map[string]bool{}
 	var out []workflow.RosterEntry
-	for rows.Next() {
+	if err := scanRows(ctx, s.db.X, `SELECT v.code, t.name
+		FROM villages v JOIN townships t ON t.id = v.township_id ORDER BY v.code`, func(rows *sql.Rows) error {
 		var e workflow.RosterEntry
 		if err := rows.Scan(&e.Village, &e.Township); err != nil {
-			return nil, fmt.Errorf("roster: %w", err)
+			return err
 		}
 		seen[e.Township] = true
 		if len(want) == 0 || want[e.Township] {
 			out = append(out, e)
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("roster: %w", err)
 	}
 	var unknown []string
