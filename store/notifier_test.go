@@ -229,3 +229,48 @@ func TestRoundMessagesAsRenderedInTurn(t *testing.T) {
 		}
 	})
 }
+
+// failingNotifier fails on the finding with the given ID.
+type failingNotifier struct {
+	workflow.Notifier
+	fail int64
+}
+
+func (n failingNotifier) Messages(ctx context.Context, dir notify.Directory, ts []*workflow.Transition) ([]notify.Message, error) {
+	for _, t := range ts {
+		if t.Finding.ID == n.fail {
+			return nil, errors.New("模板出错")
+		}
+	}
+	return n.Notifier.Messages(ctx, dir, ts)
+}
+
+// TestRoundMessageFailureWritesNothing: a message that cannot be rendered
+// (while the round writes its findings) fails the round, which leaves
+// nothing behind.
+func TestRoundMessageFailureWritesNothing(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		smallCounty(t, db)
+		router, err := notify.NewRouter(notify.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs := newRounds(t, db)
+		now := time.Date(2018, 4, 2, 9, 0, 0, 0, workflow.Shanghai)
+		// The second finding of the round fails (ids start at 1 in a fresh database).
+		rs.Notifier = failingNotifier{&workflow.RouterNotifier{Router: router, Calendar: workflow.DefaultCalendar()}, 2}
+		if _, err := rs.Open(ctx, openReq(t, "all", now)); err == nil || !strings.Contains(err.Error(), "模板出错") {
+			t.Fatalf("open: %v, want the notifier's error", err)
+		}
+		rounds, err := db.Rounds().Rounds(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs, _ := store.NewFindings(db).List(ctx, store.FindingFilter{})
+		msgs, _ := db.Outbox().List(ctx, store.OutboxFilter{})
+		if len(rounds) != 0 || len(fs) != 0 || len(msgs) != 0 {
+			t.Fatalf("after a failed round: %d rounds, %d findings, %d messages", len(rounds), len(fs), len(msgs))
+		}
+	})
+}
