@@ -251,3 +251,43 @@ func TestInsertRoundVillages(t *testing.T) {
 		}
 	})
 }
+
+// A round over townships is refused when one does not exist (the facts are
+// computed meanwhile, and dropped); one over an existing township inspects
+// its villages only.
+func TestOpenRoundOverTownships(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		smallCounty(t, db)
+		rs := newRounds(t, db)
+		now := time.Date(2018, 4, 2, 9, 0, 0, 0, workflow.Shanghai)
+		var ut *store.UnknownTownshipError
+		if _, err := rs.Open(ctx, openReq(t, "township=青山镇,无此乡", now)); !errors.As(err, &ut) || strings.Join(ut.Names, ",") != "无此乡" {
+			t.Fatalf("unknown township: err = %v", err)
+		}
+		if rounds, err := db.Rounds().Rounds(ctx); err != nil || len(rounds) != 0 {
+			t.Fatalf("rounds after a refused one: %d, %v", len(rounds), err)
+		}
+		r, err := rs.Open(ctx, openReq(t, "township=石门乡", now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// V4–V6; V4 was not visited in March, nor V5, and V6 has no adviser.
+		villages, err := db.Rounds().RoundVillages(ctx, r.ID)
+		if err != nil || strings.Join(villages, ",") != "V4,V5,V6" {
+			t.Fatalf("round villages %v, %v", villages, err)
+		}
+		fs, err := store.NewFindings(db).List(ctx, store.FindingFilter{Round: r.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs {
+			if f.Township != "石门乡" {
+				t.Errorf("finding %d in %s", f.ID, f.Township)
+			}
+		}
+		if len(fs) != r.NewFindings || len(fs) == 0 {
+			t.Errorf("%d findings, round says %d new", len(fs), r.NewFindings)
+		}
+	})
+}

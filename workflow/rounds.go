@@ -195,6 +195,14 @@ func (rs *Rounds) Open(ctx context.Context, req OpenRequest) (*Round, error) {
 		r.Rules = append(r.Rules, RuleBrief{ID: rule.ID, Title: rule.Title, Severity: rule.Severity.Label(), Window: rule.Window.String()})
 	}
 
+	// Without a sample the facts do not depend on the roster: they are
+	// computed while the roster is read.
+	period := rules.Period{From: req.From, To: req.To}
+	var early *factsCall
+	if req.Scope.Sample == nil {
+		early = rs.startFacts(ctx, req.Checklist.Request(period, rules.Scope{Townships: req.Scope.Townships}))
+		defer early.stop()
+	}
 	roster, err := rs.Store.Roster(ctx, req.Scope.Townships)
 	if err != nil {
 		return nil, err
@@ -220,10 +228,14 @@ func (rs *Rounds) Open(ctx context.Context, req OpenRequest) (*Round, error) {
 	}
 	r.Villages = len(villages)
 
-	period := rules.Period{From: req.From, To: req.To}
 	var violations []rules.Violation
 	if len(villages) > 0 {
-		facts, err := rs.Store.Facts(ctx, req.Checklist.Request(period, factsScope))
+		var facts []rules.Facts
+		if early != nil {
+			facts, err = early.wait()
+		} else {
+			facts, err = rs.Store.Facts(ctx, req.Checklist.Request(period, factsScope))
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -347,6 +359,36 @@ func (rs *Rounds) Open(ctx context.Context, req OpenRequest) (*Round, error) {
 			return nil, err
 		}
 	}
+}
+
+// factsCall is the facts of a round computed in a goroutine of its own.
+type factsCall struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	facts  []rules.Facts
+	err    error
+}
+
+func (rs *Rounds) startFacts(ctx context.Context, req rules.FactsRequest) *factsCall {
+	ctx, cancel := context.WithCancel(ctx)
+	c := &factsCall{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		c.facts, c.err = rs.Store.Facts(ctx, req)
+	}()
+	return c
+}
+
+// wait returns the facts.
+func (c *factsCall) wait() ([]rules.Facts, error) {
+	<-c.done
+	return c.facts, c.err
+}
+
+// stop cancels the call if it is still running and waits for it to end.
+func (c *factsCall) stop() {
+	c.cancel()
+	<-c.done
 }
 
 // roundAttempts bounds the writes of a round that keeps meeting conflicts.
