@@ -379,10 +379,13 @@ func (rs *Rounds) startFacts(ctx context.Context, req rules.FactsRequest) *facts
 	return c
 }
 
-// wait returns the facts.
+// wait returns the facts, once: the call keeps them no longer (they are
+// the round's largest data, not to be kept alive while it writes).
 func (c *factsCall) wait() ([]rules.Facts, error) {
 	<-c.done
-	return c.facts, c.err
+	facts := c.facts
+	c.facts = nil
+	return facts, c.err
 }
 
 // stop cancels the call if it is still running and waits for it to end.
