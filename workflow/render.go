@@ -20,9 +20,9 @@ type renderer struct {
 
 // startRenderer starts rendering through n and dir (which must be safe for
 // use from another goroutine); n transitions at most are added without
-// waiting.
+// waiting, and room is made for a message each.
 func startRenderer(ctx context.Context, nt Notifier, dir notify.Directory, n int) *renderer {
-	r := &renderer{in: make(chan *Transition, n), done: make(chan struct{})}
+	r := &renderer{in: make(chan *Transition, n), done: make(chan struct{}), msgs: make([]notify.Message, 0, n)}
 	go func() {
 		defer close(r.done)
 		one := make([]*Transition, 1)
