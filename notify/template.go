@@ -1,7 +1,9 @@
 package notify
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"text/template"
 	"time"
@@ -147,14 +149,17 @@ var funcs = template.FuncMap{
 	"neg": func(i int) int { return -i },
 }
 
-// Templates are the parsed subject and body templates per kind.
+// Templates are the parsed subject and body templates per kind, compiled
+// when they can be (see compiled).
 type Templates struct {
-	subject, body map[Kind]*template.Template
+	subject, body   map[Kind]*template.Template
+	csubject, cbody map[Kind]*compiled
 }
 
 // ParseTemplates parses the built-in templates with overrides on top.
 func ParseTemplates(overrides map[Kind]TemplateConfig) (*Templates, error) {
-	t := &Templates{subject: map[Kind]*template.Template{}, body: map[Kind]*template.Template{}}
+	t := &Templates{subject: map[Kind]*template.Template{}, body: map[Kind]*template.Template{},
+		csubject: map[Kind]*compiled{}, cbody: map[Kind]*compiled{}}
 	for _, k := range Kinds {
 		tc := builtin[k]
 		if o, ok := overrides[k]; ok {
@@ -172,8 +177,24 @@ func ParseTemplates(overrides map[Kind]TemplateConfig) (*Templates, error) {
 		if t.body[k], err = template.New(string(k) + ".body").Funcs(funcs).Option("missingkey=error").Parse(tc.Body); err != nil {
 			return nil, fmt.Errorf("templates.%s.body: %v", k, err)
 		}
+		t.csubject[k], t.cbody[k] = compile(t.subject[k], dataType), compile(t.body[k], dataType)
 	}
 	return t, nil
+}
+
+var dataType = reflect.TypeFor[Data]()
+
+// execute renders d through the compiled template when there is one, else
+// (or when it falls back) through text/template.
+func execute(b *strings.Builder, t *template.Template, c *compiled, d Data) error {
+	if c != nil {
+		err := c.execute(b, reflect.ValueOf(d))
+		if !errors.Is(err, errFallback) {
+			return err
+		}
+		b.Reset()
+	}
+	return t.Execute(b, d)
 }
 
 // Render renders kind's subject (one line) and body for d.
@@ -183,10 +204,10 @@ func (t *Templates) Render(k Kind, d Data) (subject, body string, err error) {
 		return "", "", fmt.Errorf("no template for kind %q", k)
 	}
 	var s, b strings.Builder
-	if err := st.Execute(&s, d); err != nil {
+	if err := execute(&s, st, t.csubject[k], d); err != nil {
 		return "", "", fmt.Errorf("render %s subject: %w", k, err)
 	}
-	if err := t.body[k].Execute(&b, d); err != nil {
+	if err := execute(&b, t.body[k], t.cbody[k], d); err != nil {
 		return "", "", fmt.Errorf("render %s body: %w", k, err)
 	}
 	return strings.Join(strings.Fields(s.String()), " "), b.String(), nil

@@ -381,101 +381,125 @@ func InsertFindingsThen(ctx context.Context, tx *Tx, fs []*workflow.Finding, at 
 	}
 	at = at.UTC().Truncate(time.Microsecond)
 	type village struct {
-		ID         int64  `db:"id"`
-		Code       string `db:"code"`
-		Name       string `db:"name"`
-		TownshipID int64  `db:"township_id"`
-		Township   string `db:"township"`
+		ID, TownshipID int64
+		Name, Township string
 	}
 	type adviser struct {
-		ID   int64  `db:"id"`
-		Code string `db:"code"`
-		Name string `db:"name"`
+		ID   int64
+		Name string
 	}
-	var vs []village
-	if err := tx.SelectContext(ctx, &vs, `SELECT v.id, v.code, v.name, v.township_id, t.name AS township
-		FROM villages v JOIN townships t ON t.id = v.township_id`); err != nil {
+	// Scanned by hand: every village, which sqlx's reflection scanned at
+	// several times the cost.
+	vByCode := map[string]*village{}
+	if err := scanRows(ctx, tx, `SELECT v.code, v.id, v.name, v.township_id, t.name
+		FROM villages v JOIN townships t ON t.id = v.township_id`, func(rows *sql.Rows) error {
+		var code string
+		v := &village{}
+		if err := rows.Scan(&code, &v.ID, &v.Name, &v.TownshipID, &v.Township); err != nil {
+			return err
+		}
+		vByCode[code] = v
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("insert findings: read villages: %w", err)
 	}
-	var as []adviser
-	if err := tx.SelectContext(ctx, &as, `SELECT id, code, name FROM advisers`); err != nil {
+	aByCode := map[string]*adviser{}
+	if err := scanRows(ctx, tx, `SELECT code, id, name FROM advisers`, func(rows *sql.Rows) error {
+		var code string
+		a := &adviser{}
+		if err := rows.Scan(&code, &a.ID, &a.Name); err != nil {
+			return err
+		}
+		aByCode[code] = a
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("insert findings: read advisers: %w", err)
-	}
-	vByCode := make(map[string]*village, len(vs))
-	for i := range vs {
-		vByCode[vs[i].Code] = &vs[i]
-	}
-	aByCode := make(map[string]*adviser, len(as))
-	for i := range as {
-		aByCode[as[i].Code] = &as[i]
 	}
 	ids, err := reserveFindingIDs(ctx, tx, len(fs))
 	if err != nil {
 		return nil, err
 	}
-	const cols = 25
-	frows := make([][]any, 0, len(fs))
-	hrows := make([][]any, 0, len(fs))
-	for i, f := range fs {
-		v := vByCode[f.Village]
-		if v == nil {
-			return nil, fmt.Errorf("insert findings: 未知的村编号 %q", f.Village)
-		}
-		var adviserID sql.NullInt64
-		if f.Adviser != "" {
-			a := aByCode[f.Adviser]
-			if a == nil {
-				return nil, fmt.Errorf("insert findings: 未知的顾问编号 %q", f.Adviser)
-			}
-			adviserID = sql.NullInt64{Int64: a.ID, Valid: true}
-			f.AdviserName = a.Name
-		}
-		f.ID, f.VillageName, f.Township = ids[i], v.Name, v.Township
-		f.State, f.Version, f.CreatedAt, f.UpdatedAt = workflow.Discovered, 1, at, at
-		if f.Severity == "" {
-			f.Severity = workflow.General
-		}
-		e := workflow.Discovery(f, at)
-		f.LastSeq, f.LastHash = e.Seq, e.Hash
-		hrows = append(hrows, historyRow(&e))
-		row := f // what is stored
-		if then != nil {
-			t, err := then(f)
-			if err != nil {
-				return nil, err
-			}
-			t.Finding.Version = f.Version + 1 // as the guarded update would leave it
-			row = t.Finding
-			hrows = append(hrows, historyRow(&t.Entry))
-			ts = append(ts, t)
-		}
-		evidence := string(row.Evidence)
-		if evidence == "" {
-			evidence = "{}"
-		}
-		var round sql.NullInt64
-		if f.RoundID != 0 {
-			round = sql.NullInt64{Int64: f.RoundID, Valid: true}
-		}
-		frows = append(frows, []any{row.ID, round, row.RuleID, row.RuleTitle, string(row.Severity), row.Rectify.N,
-			row.Rectify.Workdays, v.ID, v.TownshipID, adviserID, evidence, row.Message, row.RepeatCount,
-			string(row.State), row.Version, DayPtr(row.Deadline), row.Rejections, row.Summons, row.Escalations,
-			row.VerifiedBy, Instant(row.CreatedAt), Instant(row.UpdatedAt), row.LastSeq, row.LastHash, DayPtr(row.InterviewOn)})
-	}
-	evidence := "?"
+	// On PostgreSQL the findings are copied as they are made, while the
+	// next ones are made (hashed, transitioned).
+	var frows [][]any
+	var stream chan<- []any
+	var copied func() error
 	if tx.Dialect == Postgres {
-		evidence = "CAST(? AS jsonb)"
+		stream, copied = copyStream(ctx, tx, "COPY "+findingsInto+" FROM STDIN", len(fs))
+	} else {
+		frows = make([][]any, 0, len(fs))
 	}
-	fph := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + evidence + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	if err := insertRows(ctx, tx, `INSERT INTO findings (id, round_id, rule_id, rule_title, severity, rectify_n,
-		rectify_workdays, village_id, township_id, adviser_id, evidence, message, repeat_count, state, version,
-		deadline, rejections, summons, escalations, verified_by, created_at, updated_at, last_seq, last_hash,
-		interview_on) VALUES `, fph, cols, frows); err != nil {
-		if IsUniqueViolation(err) {
-			// findings_one_open: another transaction inserted an open finding
-			// for the same village and rule since this one read them.
-			return nil, fmt.Errorf("insert findings: %w", workflow.ErrConflict)
+	hrows := make([][]any, 0, len(fs))
+	err = func() error {
+		for i, f := range fs {
+			v := vByCode[f.Village]
+			if v == nil {
+				return fmt.Errorf("insert findings: 未知的村编号 %q", f.Village)
+			}
+			var adviserID sql.NullInt64
+			if f.Adviser != "" {
+				a := aByCode[f.Adviser]
+				if a == nil {
+					return fmt.Errorf("insert findings: 未知的顾问编号 %q", f.Adviser)
+				}
+				adviserID = sql.NullInt64{Int64: a.ID, Valid: true}
+				f.AdviserName = a.Name
+			}
+			f.ID, f.VillageName, f.Township = ids[i], v.Name, v.Township
+			f.State, f.Version, f.CreatedAt, f.UpdatedAt = workflow.Discovered, 1, at, at
+			if f.Severity == "" {
+				f.Severity = workflow.General
+			}
+			e := workflow.Discovery(f, at)
+			f.LastSeq, f.LastHash = e.Seq, e.Hash
+			hrows = append(hrows, historyRow(&e))
+			row := f // what is stored
+			if then != nil {
+				t, err := then(f)
+				if err != nil {
+					return err
+				}
+				t.Finding.Version = f.Version + 1 // as the guarded update would leave it
+				row = t.Finding
+				hrows = append(hrows, historyRow(&t.Entry))
+				ts = append(ts, t)
+			}
+			evidence := string(row.Evidence)
+			if evidence == "" {
+				evidence = "{}"
+			}
+			var round sql.NullInt64
+			if f.RoundID != 0 {
+				round = sql.NullInt64{Int64: f.RoundID, Valid: true}
+			}
+			frow := []any{row.ID, round, row.RuleID, row.RuleTitle, string(row.Severity), row.Rectify.N,
+				row.Rectify.Workdays, v.ID, v.TownshipID, adviserID, evidence, row.Message, row.RepeatCount,
+				string(row.State), row.Version, DayPtr(row.Deadline), row.Rejections, row.Summons, row.Escalations,
+				row.VerifiedBy, Instant(row.CreatedAt), Instant(row.UpdatedAt), row.LastSeq, row.LastHash, DayPtr(row.InterviewOn)}
+			if stream != nil {
+				stream <- frow
+			} else {
+				frows = append(frows, frow)
+			}
 		}
+		return nil
+	}()
+	if stream != nil {
+		close(stream)
+		if cerr := copied(); err == nil {
+			err = cerr
+		}
+	} else if err == nil {
+		const cols = 25
+		fph := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		err = insertRows(ctx, tx, "INSERT INTO "+findingsInto+" VALUES ", fph, cols, frows)
+	}
+	if IsUniqueViolation(err) {
+		// findings_one_open: another transaction inserted an open finding
+		// for the same village and rule since this one read them.
+		return nil, fmt.Errorf("insert findings: %w", workflow.ErrConflict)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("insert findings: %w", err)
 	}
 	if err := insertRows(ctx, tx, `INSERT INTO finding_history (finding_id, seq, at, actor, actor_role, event,
@@ -485,6 +509,29 @@ func InsertFindingsThen(ctx context.Context, tx *Tx, fs []*workflow.Finding, at 
 	return ts, nil
 }
 
+// findingsInto is the findings table with the columns InsertFindingsThen writes.
+const findingsInto = `findings (id, round_id, rule_id, rule_title, severity, rectify_n,
+	rectify_workdays, village_id, township_id, adviser_id, evidence, message, repeat_count, state, version,
+	deadline, rejections, summons, escalations, verified_by, created_at, updated_at, last_seq, last_hash,
+	interview_on)`
+
+// scanRows runs q and calls scan for each row.
+func scanRows(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, q string, scan func(*sql.Rows) error) error {
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // historyRow is an entry as finding_history's columns.
 func historyRow(e *workflow.Entry) []any {
 	return []any{e.FindingID, e.Seq, Instant(e.At), e.Actor, string(e.Role), string(e.Event),
@@ -492,14 +539,21 @@ func historyRow(e *workflow.Entry) []any {
 }
 
 func reserveFindingIDs(ctx context.Context, tx *Tx, n int) ([]int64, error) {
-	ids := make([]int64, 0, n)
 	if tx.Dialect == Postgres {
-		if err := tx.SelectContext(ctx, &ids, `SELECT nextval(pg_get_serial_sequence('findings', 'id'))
+		// One row holding them all: a row per id cost more to send and scan
+		// than drawing them. Ascending, in the order they were drawn.
+		var ids pq.Int64Array
+		if err := tx.GetContext(ctx, &ids, `SELECT array_agg(nextval(pg_get_serial_sequence('findings', 'id')))
 			FROM generate_series(1, $1)`, n); err != nil {
 			return nil, fmt.Errorf("reserve finding ids: %w", err)
 		}
+		if len(ids) != n {
+			return nil, fmt.Errorf("reserve finding ids: %d of %d", len(ids), n)
+		}
+		slices.Sort(ids)
 		return ids, nil
 	}
+	ids := make([]int64, 0, n)
 	// SQLite: the transaction holds the write lock (_txlock=immediate).
 	var top int64
 	if err := tx.GetContext(ctx, &top, `SELECT COALESCE(max(id), 0) FROM findings`); err != nil {
@@ -539,6 +593,31 @@ func insertRows(ctx context.Context, tx *Tx, head, tuple string, cols int, rows 
 		}
 	}
 	return nil
+}
+
+// copyStream streams the rows sent on rows through a PostgreSQL COPY
+// statement, in a goroutine of its own: tx must not be used otherwise until
+// rows is closed and wait has returned the COPY's error. Up to n rows are
+// taken without waiting.
+func copyStream(ctx context.Context, tx *Tx, copyStmt string, n int) (rows chan<- []any, wait func() error) {
+	ch := make(chan []any, n)
+	done := make(chan error, 1)
+	go func() {
+		stmt, err := tx.PrepareContext(ctx, copyStmt)
+		if err == nil {
+			defer stmt.Close()
+		}
+		for r := range ch {
+			if err == nil {
+				_, err = stmt.ExecContext(ctx, r...)
+			}
+		}
+		if err == nil {
+			_, err = stmt.ExecContext(ctx)
+		}
+		done <- err
+	}()
+	return ch, func() error { return <-done }
 }
 
 // copyRows streams rows through a PostgreSQL COPY statement.

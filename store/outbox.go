@@ -19,10 +19,15 @@ const outboxChannel = "ducha_outbox"
 
 // EnqueueTx writes msgs into the outbox inside tx, the transaction of the
 // transition, round or bulletin that causes them, with one set-based INSERT
-// per chunk. A message whose (cause, recipient, channel) is already queued
+// per chunk (on PostgreSQL many messages with one COPY, see enqueueCopy). A message whose (cause, recipient, channel) is already queued
 // is skipped: enqueueing twice is a no-op. Every message needs CreatedAt
 // (the transaction's timestamp); NextAttemptAt defaults to it.
 func EnqueueTx(ctx context.Context, tx *Tx, msgs []notify.Message) error {
+	if tx.Dialect == Postgres && len(msgs) >= enqueueCopyMin {
+		if done, err := enqueueCopy(ctx, tx, msgs); done || err != nil {
+			return err
+		}
+	}
 	if tx.Dialect == Postgres && len(msgs) > 1 {
 		return enqueueArrays(ctx, tx, msgs)
 	}
@@ -53,33 +58,87 @@ func EnqueueTx(ctx context.Context, tx *Tx, msgs []notify.Message) error {
 	return nil
 }
 
+// enqueueCopyMin is the number of messages from which PostgreSQL is first
+// asked to COPY them (a round's orders): the INSERT … ON CONFLICT of
+// enqueueArrays checks and confirms each row's insertion on its own, and
+// its array parameters must be parsed, which cost a large batch more than
+// copying it.
+const enqueueCopyMin = 256
+
+// enqueueCopy writes msgs with COPY when none of them is queued already:
+// under a savepoint, so that a message already queued (a unique violation)
+// undoes the COPY and leaves them to enqueueArrays, whose ON CONFLICT skips
+// those. Done is false then, or when msgs repeat a key themselves.
+func enqueueCopy(ctx context.Context, tx *Tx, msgs []notify.Message) (done bool, err error) {
+	type key struct{ cause, recipient, channel string }
+	seen := make(map[key]bool, len(msgs))
+	rows := make([][]any, len(msgs))
+	for i, m := range msgs {
+		k := key{m.Cause, m.Recipient, m.Channel}
+		if seen[k] {
+			return false, nil
+		}
+		seen[k] = true
+		row, err := outboxValues(m)
+		if err != nil {
+			return false, err
+		}
+		rows[i] = row
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT enqueue_copy`); err != nil {
+		return false, fmt.Errorf("enqueue notifications: %w", err)
+	}
+	err = copyRows(ctx, tx, `COPY outbox (kind, cause, recipient, address, channel, subject, body,
+		next_attempt_at, created_at, queued_at) FROM STDIN`, rows)
+	if IsUniqueViolation(err) {
+		_, err = tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT enqueue_copy`)
+		if err == nil {
+			_, err = tx.ExecContext(ctx, `RELEASE SAVEPOINT enqueue_copy`)
+		}
+		if err != nil {
+			return false, fmt.Errorf("enqueue notifications: %w", err)
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("enqueue notifications: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT enqueue_copy`); err != nil {
+		return false, fmt.Errorf("enqueue notifications: %w", err)
+	}
+	return true, nil
+}
+
 // enqueueArrays writes many messages with one statement on PostgreSQL: a
 // column per array parameter, unnested (a VALUES list of thousands of rows
 // costs more to plan than to write).
 func enqueueArrays(ctx context.Context, tx *Tx, msgs []notify.Message) error {
-	cols := make([][]string, 10)
+	var cols [10]textArray
 	for i := range cols {
-		cols[i] = make([]string, 0, len(msgs))
+		cols[i] = make(textArray, len(msgs))
 	}
-	for _, m := range msgs {
-		row, err := outboxValues(m)
-		if err != nil {
+	// Messages of one transaction mostly share their times: format each
+	// distinct one once.
+	var lastT time.Time
+	var lastS string
+	instant := func(i Instant) string {
+		if t := i.T(); !t.Equal(lastT) || lastS == "" {
+			lastT, lastS = t, t.UTC().Format(InstantLayout)
+		}
+		return lastS
+	}
+	for i, m := range msgs {
+		if err := checkMessage(m); err != nil {
 			return err
 		}
-		for i, v := range row {
-			switch v := v.(type) {
-			case string:
-				cols[i] = append(cols[i], v)
-			case Instant:
-				cols[i] = append(cols[i], time.Time(v).UTC().Format(InstantLayout))
-			default:
-				return fmt.Errorf("enqueue notifications: unexpected %T value", v)
-			}
-		}
+		next, created, queued := messageTimes(m)
+		cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i] = string(m.Kind), m.Cause, m.Recipient, m.Address, m.Channel
+		cols[5][i], cols[6][i] = m.Subject, m.Body
+		cols[7][i], cols[8][i], cols[9][i] = instant(next), instant(created), instant(queued)
 	}
 	args := make([]any, len(cols))
 	for i, c := range cols {
-		args[i] = pq.Array(c)
+		args[i] = c
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (kind, cause, recipient, address, channel, subject, body,
 			state, attempts, next_attempt_at, created_at, queued_at)
@@ -98,19 +157,21 @@ func enqueueArrays(ctx context.Context, tx *Tx, msgs []notify.Message) error {
 // address, channel, subject, body, next_attempt_at, created_at and
 // queued_at; a message without its cause, recipient, channel or time is refused.
 func outboxValues(m notify.Message) ([]any, error) {
+	if err := checkMessage(m); err != nil {
+		return nil, err
+	}
+	next, created, queued := messageTimes(m)
+	return []any{string(m.Kind), m.Cause, m.Recipient, m.Address, m.Channel, m.Subject, m.Body,
+		next, created, queued}, nil
+}
+
+// checkMessage refuses a message without its cause, recipient, channel or time.
+func checkMessage(m notify.Message) error {
 	if m.CreatedAt.IsZero() || m.Cause == "" || m.Recipient == "" || m.Channel == "" {
-		return nil, fmt.Errorf("enqueue %s message %q to %q over %q: cause, recipient, channel and created_at are required",
+		return fmt.Errorf("enqueue %s message %q to %q over %q: cause, recipient, channel and created_at are required",
 			m.Kind, m.Cause, m.Recipient, m.Channel)
 	}
-	next, queued := m.NextAttemptAt, m.QueuedAt
-	if next.IsZero() {
-		next = m.CreatedAt
-	}
-	if queued.IsZero() {
-		queued = m.CreatedAt
-	}
-	return []any{string(m.Kind), m.Cause, m.Recipient, m.Address, m.Channel, m.Subject, m.Body,
-		Instant(next), Instant(m.CreatedAt), Instant(queued)}, nil
+	return nil
 }
 
 // Enqueue writes msgs into the outbox in a transaction of its own.
@@ -468,13 +529,15 @@ func (d directory) Adviser(ctx context.Context, code string) (notify.Person, err
 		FROM advisers a LEFT JOIN users u ON u.adviser_id = a.id AND u.role = 'adviser'
 		WHERE a.code = ? ORDER BY u.id LIMIT 1`), code)
 	if errors.Is(err, sql.ErrNoRows) {
-		return notify.Person{}, fmt.Errorf("法律顾问 %s 不存在", code)
+		return notify.Person{}, noAdviser(code)
 	}
 	if err != nil {
 		return notify.Person{}, err
 	}
 	return adviserPerson(code, r.Name, r.CardEmail, r.Login, r.UserEmail), nil
 }
+
+func noAdviser(code string) error { return fmt.Errorf("法律顾问 %s 不存在", code) }
 
 // adviserPerson is an adviser as a recipient: its user's login when it has
 // one, its service card's e-mail, else its user's.
@@ -489,27 +552,37 @@ func adviserPerson(code, name, cardEmail string, login, userEmail sql.NullString
 	return p
 }
 
+// officersSelect reads township officers; followed by a condition and the
+// order (by login within a township).
+const officersSelect = `SELECT t.name AS township, u.login, u.name, u.email FROM users u
+	JOIN townships t ON t.id = u.township_id WHERE u.role = 'officer'`
+
 func (d directory) Officers(ctx context.Context, township string) ([]notify.Person, error) {
-	return d.people(ctx, `SELECT u.login, u.name, u.email FROM users u JOIN townships t ON t.id = u.township_id
-		WHERE u.role = 'officer' AND t.name = ? ORDER BY u.login`, township)
+	ps, _, err := d.people(ctx, officersSelect+` AND t.name = ? ORDER BY u.login`, township)
+	return ps, err
 }
 
 func (d directory) Supervisors(ctx context.Context) ([]notify.Person, error) {
-	return d.people(ctx, `SELECT login, name, email FROM users WHERE role = 'supervisor' ORDER BY login`)
+	ps, _, err := d.people(ctx, `SELECT login, name, email FROM users WHERE role = 'supervisor' ORDER BY login`)
+	return ps, err
 }
 
-func (d directory) people(ctx context.Context, q string, args ...any) ([]notify.Person, error) {
+// people reads users as recipients, with their townships when q selects them.
+func (d directory) people(ctx context.Context, q string, args ...any) ([]notify.Person, []string, error) {
 	var rows []struct {
-		Login string `db:"login"`
-		Name  string `db:"name"`
-		Email string `db:"email"`
+		Township string `db:"township"`
+		Login    string `db:"login"`
+		Name     string `db:"name"`
+		Email    string `db:"email"`
 	}
 	if err := sqlx.SelectContext(ctx, d.q, &rows, d.q.Rebind(q), args...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]notify.Person, len(rows))
+	townships := make([]string, len(rows))
 	for i, r := range rows {
 		out[i] = notify.Person{Login: r.Login, Name: r.Name, Email: r.Email}
+		townships[i] = r.Township
 	}
-	return out, nil
+	return out, townships, nil
 }

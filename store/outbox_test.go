@@ -81,6 +81,71 @@ func TestEnqueueKeepsTextExactly(t *testing.T) {
 	})
 }
 
+// Large batches (which PostgreSQL is first asked to COPY) keep the same
+// rules: text byte for byte, a message already queued skipped, one repeated
+// within the batch written once, everything in the caller's transaction.
+func TestEnqueueLargeBatches(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		bodies := []string{`NULL`, `\N`, `{"a",b}`, "引号\"与\\反斜杠\n换行,逗号\r", "", "\t tab\\t and {braces}", `\.`}
+		batch := func(from, to int) []notify.Message {
+			var ms []notify.Message
+			for i := from; i < to; i++ {
+				m := msg(fmt.Sprintf("finding:%d:seq:2", i), "adviser:A1")
+				m.Body, m.Subject = bodies[i%len(bodies)]+fmt.Sprint(i), fmt.Sprint(i)+bodies[(i+1)%len(bodies)]
+				m.CreatedAt = t0.Add(time.Duration(i) * time.Microsecond)
+				ms = append(ms, m)
+			}
+			return ms
+		}
+		check := func(n int) {
+			t.Helper()
+			got, err := db.Outbox().List(ctx, store.OutboxFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != n {
+				t.Fatalf("got %d messages, want %d", len(got), n)
+			}
+			want := map[string]notify.Message{}
+			for _, m := range batch(0, n) {
+				want[m.Cause] = m
+			}
+			for _, g := range got {
+				m := want[g.Cause]
+				if g.Body != m.Body || g.Subject != m.Subject || !g.CreatedAt.Equal(m.CreatedAt) || !g.NextAttemptAt.Equal(m.CreatedAt) ||
+					g.Address != m.Address || g.State != notify.Pending || g.Kind != m.Kind {
+					t.Fatalf("stored %+v, want %+v", g, m)
+				}
+			}
+		}
+		if err := db.Enqueue(ctx, batch(0, 600)); err != nil {
+			t.Fatal(err)
+		}
+		check(600)
+		if err := db.Enqueue(ctx, batch(300, 900)); err != nil { // half queued already
+			t.Fatal(err)
+		}
+		check(900)
+		twice := append(batch(900, 1200), batch(1000, 1100)...)
+		if err := db.Enqueue(ctx, twice); err != nil {
+			t.Fatal(err)
+		}
+		check(1200)
+		boom := errors.New("round failed")
+		err := db.InTx(ctx, func(tx *store.Tx) error {
+			if err := store.EnqueueTx(ctx, tx, batch(1200, 1600)); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatal(err)
+		}
+		check(1200)
+	})
+}
+
 // A message enqueued in a transaction that rolls back does not exist.
 func TestEnqueueRollsBackWithItsCause(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *store.DB) {

@@ -33,25 +33,27 @@ func (e *UnknownTownshipError) BadInput() bool { return true }
 
 // Roster is the villages of the townships (all when none), sorted by code.
 func (s *Rounds) Roster(ctx context.Context, townships []string) ([]workflow.RosterEntry, error) {
-	var rows []struct {
-		Village  string `db:"village"`
-		Township string `db:"township"`
-	}
-	if err := s.db.X.SelectContext(ctx, &rows, `SELECT v.code AS village, t.name AS township
-		FROM villages v JOIN townships t ON t.id = v.township_id ORDER BY v.code`); err != nil {
-		return nil, fmt.Errorf("roster: %w", err)
-	}
 	want := map[string]bool{}
 	for _, t := range townships {
 		want[t] = true
 	}
+	// Scanned by hand: tens of thousands of rows, which sqlx's reflection
+	// scanned at several times the cost.
 	seen := map[string]bool{}
 	var out []workflow.RosterEntry
-	for _, r := range rows {
-		seen[r.Township] = true
-		if len(want) == 0 || want[r.Township] {
-			out = append(out, workflow.RosterEntry{Village: r.Village, Township: r.Township})
+	if err := scanRows(ctx, s.db.X, `SELECT v.code, t.name
+		FROM villages v JOIN townships t ON t.id = v.township_id ORDER BY v.code`, func(rows *sql.Rows) error {
+		var e workflow.RosterEntry
+		if err := rows.Scan(&e.Village, &e.Township); err != nil {
+			return err
 		}
+		seen[e.Township] = true
+		if len(want) == 0 || want[e.Township] {
+			out = append(out, e)
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("roster: %w", err)
 	}
 	var unknown []string
 	for _, t := range townships {
@@ -117,6 +119,9 @@ func (r roundTx) InsertRound(ctx context.Context, rd *workflow.Round, villages [
 	if err != nil {
 		return fmt.Errorf("insert round: %w", err)
 	}
+	if tx.Dialect == Postgres {
+		return insertRoundVillages(ctx, tx, rd.ID, villages)
+	}
 	var ids []struct {
 		ID   int64  `db:"id"`
 		Code string `db:"code"`
@@ -137,6 +142,37 @@ func (r roundTx) InsertRound(ctx context.Context, rd *workflow.Round, villages [
 		rows = append(rows, []any{rd.ID, id})
 	}
 	return insertRows(ctx, tx, `INSERT INTO round_villages (round_id, village_id) VALUES `, "(?, ?)", 2, rows)
+}
+
+// insertRoundVillages records the villages a round inspected on PostgreSQL
+// with one statement that looks their ids up itself: reading every
+// village's id and copying tens of thousands of rows back cost more.
+func insertRoundVillages(ctx context.Context, tx *Tx, roundID int64, villages []string) error {
+	if len(villages) == 0 {
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO round_villages (round_id, village_id)
+		SELECT $1, v.id FROM unnest($2::text[]) AS c (code) JOIN villages v ON v.code = c.code`, roundID, textArray(villages))
+	if err != nil {
+		return fmt.Errorf("insert round villages: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == int64(len(villages)) {
+		return err
+	}
+	var known []string
+	if err := tx.SelectContext(ctx, &known, `SELECT code FROM villages WHERE code = ANY($1::text[])`, textArray(villages)); err != nil {
+		return err
+	}
+	in := make(map[string]bool, len(known))
+	for _, c := range known {
+		in[c] = true
+	}
+	for _, code := range villages {
+		if !in[code] {
+			return fmt.Errorf("insert round: 未知的村编号 %q", code)
+		}
+	}
+	return fmt.Errorf("insert round: %d villages, %d recorded", len(villages), len(known))
 }
 
 func (r roundTx) ClaimFire(ctx context.Context, schedule string, at time.Time, roundID int64, now time.Time) error {
@@ -203,45 +239,70 @@ func (r roundTx) Enqueue(ctx context.Context, msgs []notify.Message) error {
 	return EnqueueTx(ctx, r.tx, msgs)
 }
 
-func (r roundTx) Directory() notify.Directory { return &allAdvisers{directory: directory{r.tx.Tx}} }
-
-// allAdvisers is the directory of a round's transaction: its first adviser
-// lookup reads every adviser in one query, since a round notifies thousands
-// of them (one query per finding cost most of opening a large round).
-type allAdvisers struct {
-	directory
-	advisers map[string]notify.Person
+func (r roundTx) Directory(ctx context.Context) (notify.Directory, error) {
+	return readRoundDirectory(ctx, directory{r.tx.Tx})
 }
 
-func (d *allAdvisers) Adviser(ctx context.Context, code string) (notify.Person, error) {
-	if d.advisers == nil {
-		rows, err := d.q.QueryxContext(ctx, `SELECT a.code, a.name, a.email, u.login, u.email
-			FROM advisers a LEFT JOIN users u ON u.adviser_id = a.id AND u.role = 'adviser'
-			ORDER BY a.code, u.id`)
-		if err != nil {
-			return notify.Person{}, err
-		}
-		defer rows.Close()
-		m := map[string]notify.Person{}
-		for rows.Next() {
-			var code, name, email string
-			var login, userEmail sql.NullString
-			if err := rows.Scan(&code, &name, &email, &login, &userEmail); err != nil {
-				return notify.Person{}, err
-			}
-			if _, seen := m[code]; !seen { // the adviser's first user, as directory.Adviser
-				m[code] = adviserPerson(code, name, email, login, userEmail)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return notify.Person{}, err
-		}
-		d.advisers = m
+// roundDirectory is the directory of a round's transaction, read whole in
+// three queries when the round asks for it: a round notifies thousands of
+// advisers (a query each cost most of opening a large round), and it renders
+// their messages while the transaction writes its findings, so the
+// directory must not use the transaction afterwards. Read-only, so safe for
+// concurrent use.
+type roundDirectory struct {
+	advisers    map[string]notify.Person
+	officers    map[string][]notify.Person // by township
+	supervisors []notify.Person
+}
+
+func readRoundDirectory(ctx context.Context, d directory) (*roundDirectory, error) {
+	rd := &roundDirectory{advisers: map[string]notify.Person{}, officers: map[string][]notify.Person{}}
+	rows, err := d.q.QueryxContext(ctx, `SELECT a.code, a.name, a.email, u.login, u.email
+		FROM advisers a LEFT JOIN users u ON u.adviser_id = a.id AND u.role = 'adviser'
+		ORDER BY a.code, u.id`)
+	if err != nil {
+		return nil, fmt.Errorf("read advisers: %w", err)
 	}
+	defer rows.Close()
+	for rows.Next() {
+		var code, name, email string
+		var login, userEmail sql.NullString
+		if err := rows.Scan(&code, &name, &email, &login, &userEmail); err != nil {
+			return nil, fmt.Errorf("read advisers: %w", err)
+		}
+		if _, seen := rd.advisers[code]; !seen { // the adviser's first user, as directory.Adviser
+			rd.advisers[code] = adviserPerson(code, name, email, login, userEmail)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read advisers: %w", err)
+	}
+	officers, townships, err := d.people(ctx, officersSelect+` ORDER BY t.name, u.login`)
+	if err != nil {
+		return nil, fmt.Errorf("read officers: %w", err)
+	}
+	for i, p := range officers {
+		rd.officers[townships[i]] = append(rd.officers[townships[i]], p)
+	}
+	if rd.supervisors, err = d.Supervisors(ctx); err != nil {
+		return nil, fmt.Errorf("read supervisors: %w", err)
+	}
+	return rd, nil
+}
+
+func (d *roundDirectory) Adviser(_ context.Context, code string) (notify.Person, error) {
 	if p, ok := d.advisers[code]; ok {
 		return p, nil
 	}
-	return d.directory.Adviser(ctx, code) // says it does not exist
+	return notify.Person{}, noAdviser(code)
+}
+
+func (d *roundDirectory) Officers(_ context.Context, township string) ([]notify.Person, error) {
+	return d.officers[township], nil
+}
+
+func (d *roundDirectory) Supervisors(context.Context) ([]notify.Person, error) {
+	return d.supervisors, nil
 }
 
 type roundRow struct {

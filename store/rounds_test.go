@@ -216,3 +216,78 @@ func TestRoundOpenForbiddenToAdvisers(t *testing.T) {
 		t.Fatalf("adviser opened a round: %v", err)
 	}
 }
+
+// A round's villages are recorded by code; an unknown code is named and
+// nothing is written.
+func TestInsertRoundVillages(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		smallCounty(t, db)
+		ctx := context.Background()
+		now := time.Date(2018, 4, 2, 9, 0, 0, 0, time.UTC)
+		round := func() *workflow.Round {
+			return &workflow.Round{Kind: workflow.RoundManual, From: now, To: now, Scope: "all", OpenedAt: now, OpenedBy: "sup"}
+		}
+		err := db.Rounds().InRoundTx(ctx, func(tx workflow.RoundTx) error {
+			return tx.InsertRound(ctx, round(), []string{"V1", "V9", "V2"})
+		})
+		if err == nil || !strings.Contains(err.Error(), `"V9"`) {
+			t.Fatalf("unknown village: got %v", err)
+		}
+		r := round()
+		if err := db.Rounds().InRoundTx(ctx, func(tx workflow.RoundTx) error {
+			return tx.InsertRound(ctx, r, []string{"V5", "V1", "V3"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Rounds().RoundVillages(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got, ",") != "V1,V3,V5" {
+			t.Errorf("round villages: %v", got)
+		}
+		if rs, err := db.Rounds().Rounds(ctx); err != nil || len(rs) != 1 {
+			t.Errorf("rounds: %d, %v", len(rs), err)
+		}
+	})
+}
+
+// A round over townships is refused when one does not exist (the facts are
+// computed meanwhile, and dropped); one over an existing township inspects
+// its villages only.
+func TestOpenRoundOverTownships(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		smallCounty(t, db)
+		rs := newRounds(t, db)
+		now := time.Date(2018, 4, 2, 9, 0, 0, 0, workflow.Shanghai)
+		var ut *store.UnknownTownshipError
+		if _, err := rs.Open(ctx, openReq(t, "township=青山镇,无此乡", now)); !errors.As(err, &ut) || strings.Join(ut.Names, ",") != "无此乡" {
+			t.Fatalf("unknown township: err = %v", err)
+		}
+		if rounds, err := db.Rounds().Rounds(ctx); err != nil || len(rounds) != 0 {
+			t.Fatalf("rounds after a refused one: %d, %v", len(rounds), err)
+		}
+		r, err := rs.Open(ctx, openReq(t, "township=石门乡", now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// V4–V6; V4 was not visited in March, nor V5, and V6 has no adviser.
+		villages, err := db.Rounds().RoundVillages(ctx, r.ID)
+		if err != nil || strings.Join(villages, ",") != "V4,V5,V6" {
+			t.Fatalf("round villages %v, %v", villages, err)
+		}
+		fs, err := store.NewFindings(db).List(ctx, store.FindingFilter{Round: r.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs {
+			if f.Township != "石门乡" {
+				t.Errorf("finding %d in %s", f.ID, f.Township)
+			}
+		}
+		if len(fs) != r.NewFindings || len(fs) == 0 {
+			t.Errorf("%d findings, round says %d new", len(fs), r.NewFindings)
+		}
+	})
+}

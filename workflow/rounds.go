@@ -101,8 +101,11 @@ type RoundTx interface {
 	Transitions(ctx context.Context, ts []*Transition) error
 	// Enqueue writes outbox messages.
 	Enqueue(ctx context.Context, msgs []notify.Message) error
-	// Directory finds the recipients of messages.
-	Directory() notify.Directory
+	// Directory finds the recipients of messages. It reads what it needs
+	// when called and then no longer uses the transaction: it serves
+	// messages rendered while the transaction writes, from several
+	// goroutines at once.
+	Directory(ctx context.Context) (notify.Directory, error)
 }
 
 // RoundStore is what rounds need from storage.
@@ -128,7 +131,9 @@ type RoundStore interface {
 var ErrRoundClosed = errors.New("该轮督查已经结束")
 
 // Notifier turns transitions into outbox messages, written in the same
-// transaction as the transition. A nil Notifier sends nothing.
+// transaction as the transition. A nil Notifier sends nothing. The messages
+// of several transitions are those of each in turn, so they may be rendered
+// a few at a time.
 type Notifier interface {
 	Messages(ctx context.Context, dir notify.Directory, ts []*Transition) ([]notify.Message, error)
 }
@@ -190,6 +195,14 @@ func (rs *Rounds) Open(ctx context.Context, req OpenRequest) (*Round, error) {
 		r.Rules = append(r.Rules, RuleBrief{ID: rule.ID, Title: rule.Title, Severity: rule.Severity.Label(), Window: rule.Window.String()})
 	}
 
+	// Without a sample the facts do not depend on the roster: they are
+	// computed while the roster is read.
+	period := rules.Period{From: req.From, To: req.To}
+	var early *factsCall
+	if req.Scope.Sample == nil {
+		early = rs.startFacts(ctx, req.Checklist.Request(period, rules.Scope{Townships: req.Scope.Townships}))
+		defer early.stop()
+	}
 	roster, err := rs.Store.Roster(ctx, req.Scope.Townships)
 	if err != nil {
 		return nil, err
@@ -215,10 +228,14 @@ func (rs *Rounds) Open(ctx context.Context, req OpenRequest) (*Round, error) {
 	}
 	r.Villages = len(villages)
 
-	period := rules.Period{From: req.From, To: req.To}
 	var violations []rules.Violation
 	if len(villages) > 0 {
-		facts, err := rs.Store.Facts(ctx, req.Checklist.Request(period, factsScope))
+		var facts []rules.Facts
+		if early != nil {
+			facts, err = early.wait()
+		} else {
+			facts, err = rs.Store.Facts(ctx, req.Checklist.Request(period, factsScope))
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -268,20 +285,33 @@ func (rs *Rounds) Open(ctx context.Context, req OpenRequest) (*Round, error) {
 			}
 			fresh = append(fresh, f)
 		}
+		var dir notify.Directory
+		if rs.Notifier != nil {
+			if dir, err = tx.Directory(ctx); err != nil {
+				return err
+			}
+		}
 		// New findings are ordered as they are written (one row each, not
-		// an insert and an update).
+		// an insert and an update). Their orders' messages are rendered
+		// meanwhile, as each is decided, while the store writes the
+		// findings.
 		var order func(*Finding) (*Transition, error)
+		var render *renderer
 		if rs.OrderOnOpen {
+			if rs.Notifier != nil {
+				render = startRenderer(ctx, rs.Notifier, dir, len(fresh))
+				defer render.stop()
+			}
 			order = func(f *Finding) (*Transition, error) {
 				t, err := rs.Lifecycle.Apply(f, req.Actor, Order, Input{}, now)
 				if err != nil {
 					return nil, fmt.Errorf("order finding %d: %w", f.ID, err)
 				}
+				render.add(t)
 				return t, nil
 			}
 		}
-		ordered, err := tx.InsertFindings(ctx, fresh, now, order)
-		if err != nil {
+		if _, err := tx.InsertFindings(ctx, fresh, now, order); err != nil {
 			return err
 		}
 		freshIDs := make([]int64, len(fresh))
@@ -299,9 +329,16 @@ func (rs *Rounds) Open(ctx context.Context, req OpenRequest) (*Round, error) {
 			return err
 		}
 		if rs.Notifier != nil {
-			msgs, err := rs.Notifier.Messages(ctx, tx.Directory(), append(ts, ordered...))
+			msgs, err := rs.Notifier.Messages(ctx, dir, ts)
 			if err != nil {
 				return err
+			}
+			if render != nil { // the orders' messages
+				rendered, err := render.wait()
+				if err != nil {
+					return err
+				}
+				msgs = append(msgs, rendered...)
 			}
 			if err := tx.Enqueue(ctx, msgs); err != nil {
 				return err
@@ -322,6 +359,39 @@ func (rs *Rounds) Open(ctx context.Context, req OpenRequest) (*Round, error) {
 			return nil, err
 		}
 	}
+}
+
+// factsCall is the facts of a round computed in a goroutine of its own.
+type factsCall struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	facts  []rules.Facts
+	err    error
+}
+
+func (rs *Rounds) startFacts(ctx context.Context, req rules.FactsRequest) *factsCall {
+	ctx, cancel := context.WithCancel(ctx)
+	c := &factsCall{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		c.facts, c.err = rs.Store.Facts(ctx, req)
+	}()
+	return c
+}
+
+// wait returns the facts, once: the call keeps them no longer (they are
+// the round's largest data, not to be kept alive while it writes).
+func (c *factsCall) wait() ([]rules.Facts, error) {
+	<-c.done
+	facts := c.facts
+	c.facts = nil
+	return facts, c.err
+}
+
+// stop cancels the call if it is still running and waits for it to end.
+func (c *factsCall) stop() {
+	c.cancel()
+	<-c.done
 }
 
 // roundAttempts bounds the writes of a round that keeps meeting conflicts.
