@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
+	"golang.org/x/sync/errgroup"
 
 	"ducha/rules"
 )
@@ -48,12 +49,10 @@ func (db *DB) streamActivities(ctx context.Context, scanFrom time.Time, f *facts
 	}
 	// COPY takes no parameters: the dates are ours and the scope is the ids
 	// of the villages in it and of their advisers, all integers.
-	where := fmt.Sprintf("day >= '%s' AND day <= '%s'", scanFrom.Format(DateLayout), req.End.Format(DateLayout))
+	scoped := ""
 	if !req.Scope.All() {
-		where += " AND (village_id = ANY('{" + joinIDs(f.byID) + "}'::bigint[]) OR adviser_id = ANY('{" + joinIDs(f.served) + "}'::bigint[]))"
+		scoped = " AND (village_id = ANY('{" + joinIDs(f.byID) + "}'::bigint[]) OR adviser_id = ANY('{" + joinIDs(f.served) + "}'::bigint[]))"
 	}
-	q := "COPY (SELECT " + cols + " FROM activities WHERE " + where + ") TO STDOUT (FORMAT binary)"
-
 	cfg, err := pgconn.ParseConfig(db.url)
 	if err != nil {
 		return fmt.Errorf("facts: activities: %w", err)
@@ -63,13 +62,68 @@ func (db *DB) streamActivities(ctx context.Context, scanFrom time.Time, f *facts
 	cfg.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
 		return pgproto3.NewFrontend(bufio.NewReaderSize(r, 1<<18), w)
 	}
+
+	// Two streams, each its own days (its own quarters: partitions), on two
+	// connections at once: the server's backend formatting the rows is
+	// the slower end of a stream, and a machine has more than one core.
+	parts := splitDays(scanFrom, req.End)
+	folds := make([]*streamFold, len(parts))
+	folds[0] = newStreamFold(f)
+	for i := 1; i < len(parts); i++ {
+		folds[i] = folds[0].fresh()
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for i, days := range parts {
+		q := fmt.Sprintf("COPY (SELECT %s FROM activities WHERE day >= '%s' AND day <= '%s'%s) TO STDOUT (FORMAT binary)",
+			cols, days.From.Format(DateLayout), days.To.Format(DateLayout), scoped)
+		g.Go(func() error { return copyActivities(gctx, cfg, q, folds[i], totals, recovered) })
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("facts: activities: %w", err)
+	}
+	for _, o := range folds[1:] {
+		folds[0].merge(o)
+	}
+	folds[0].finish()
+	return nil
+}
+
+// splitDays splits from..to in two at the quarter start nearest its middle
+// (the table's partitions are quarters), or leaves it whole when it is
+// short or within one quarter.
+func splitDays(from, to time.Time) []rules.DateRange {
+	whole := []rules.DateRange{{From: from, To: to}}
+	if to.Sub(from) < 60*24*time.Hour {
+		return whole
+	}
+	mid := from.Add(to.Sub(from) / 2)
+	best := time.Time{}
+	for q := time.Date(from.Year(), time.Month((int(from.Month())-1)/3*3+1), 1, 0, 0, 0, 0, time.UTC); !q.After(to); q = q.AddDate(0, 3, 0) {
+		if q.After(from) && (best.IsZero() || absDuration(q.Sub(mid)) < absDuration(best.Sub(mid))) {
+			best = q
+		}
+	}
+	if best.IsZero() {
+		return whole
+	}
+	return []rules.DateRange{{From: from, To: best.AddDate(0, 0, -1)}, {From: best, To: to}}
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// copyActivities runs one COPY of activity rows on a connection of its own
+// and counts them into acc.
+func copyActivities(ctx context.Context, cfg *pgconn.Config, q string, acc *streamFold, totals, recovered bool) error {
 	conn, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("facts: activities: connect: %w", err)
+		return fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-
-	acc := newStreamFold(f)
 	wantFields := 4 + btoi(totals) + btoi(recovered)
 	rows := &binaryCopy{row: func(fields [][]byte) error {
 		if len(fields) != wantFields || len(fields[0]) != 8 || len(fields[1]) != 8 || len(fields[3]) != 4 {
@@ -100,13 +154,9 @@ func (db *DB) streamActivities(ctx context.Context, scanFrom time.Time, f *facts
 		return nil
 	}}
 	if _, err := conn.CopyTo(ctx, rows, q); err != nil {
-		return fmt.Errorf("facts: activities: %w", err)
+		return err
 	}
-	if err := rows.finish(); err != nil {
-		return fmt.Errorf("facts: activities: %w", err)
-	}
-	acc.finish()
-	return nil
+	return rows.finish()
 }
 
 // streamFold counts raw records into flat arrays laid out for the cache —
@@ -153,6 +203,25 @@ func newStreamFold(f *factsFold) *streamFold {
 	s.villages = newSlots(len(f.out), nb, s.last, s.from)
 	s.advisers = newSlots(len(s.served), nb, false, 0)
 	return s
+}
+
+// fresh is another fold over the same facts with counters of its own, for
+// another stream; merge adds it back.
+func (s *streamFold) fresh() *streamFold {
+	o := *s
+	o.vfen = make([]int64, len(s.vfen))
+	o.villages = newSlots(len(s.f.out), len(s.starts), s.last, s.from)
+	o.advisers = newSlots(len(s.served), len(s.starts), false, 0)
+	return &o
+}
+
+// merge adds o's counts to s's.
+func (s *streamFold) merge(o *streamFold) {
+	for i, fen := range o.vfen {
+		s.vfen[i] += fen
+	}
+	s.villages.merge(&o.villages)
+	s.advisers.merge(&o.advisers)
 }
 
 // add counts one record of kind k on day in village vid by adviser aid.
@@ -271,6 +340,19 @@ func (s *slots) add(i, k, b int, day, count int32) {
 	s.pending = append(s.pending, slotRecord{slot: int32((i*rules.NumKinds+k)*s.stride + 2*b), day: day, count: count})
 	if len(s.pending) == batch {
 		s.flush()
+	}
+}
+
+// merge adds o's counts to s's (the newest of their last days).
+func (s *slots) merge(o *slots) {
+	s.flush()
+	o.flush()
+	for i, n := range o.acc {
+		if i%s.stride == s.stride-1 {
+			s.acc[i] = max(s.acc[i], n)
+		} else {
+			s.acc[i] += n
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -50,4 +51,22 @@ func BenchmarkStreamFold(b *testing.B) {
 		took += time.Since(t0)
 	}
 	b.ReportMetric(float64(took.Nanoseconds())/float64(b.N*records), "ns/record")
+}
+
+func TestSplitDays(t *testing.T) {
+	d := func(y int, m time.Month, dd int) time.Time { return time.Date(y, m, dd, 0, 0, 0, 0, time.UTC) }
+	for _, c := range []struct {
+		from, to time.Time
+		want     []rules.DateRange
+	}{
+		{d(2018, 1, 1), d(2018, 6, 30), []rules.DateRange{{From: d(2018, 1, 1), To: d(2018, 3, 31)}, {From: d(2018, 4, 1), To: d(2018, 6, 30)}}},
+		{d(2017, 5, 27), d(2018, 6, 30), []rules.DateRange{{From: d(2017, 5, 27), To: d(2017, 12, 31)}, {From: d(2018, 1, 1), To: d(2018, 6, 30)}}},
+		{d(2018, 6, 1), d(2018, 6, 30), []rules.DateRange{{From: d(2018, 6, 1), To: d(2018, 6, 30)}}}, // short
+		{d(2018, 4, 1), d(2018, 6, 30), []rules.DateRange{{From: d(2018, 4, 1), To: d(2018, 6, 30)}}}, // one quarter
+		{d(2018, 2, 15), d(2018, 5, 20), []rules.DateRange{{From: d(2018, 2, 15), To: d(2018, 3, 31)}, {From: d(2018, 4, 1), To: d(2018, 5, 20)}}},
+	} {
+		if got := splitDays(c.from, c.to); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("splitDays(%s, %s) = %v, want %v", c.from.Format(DateLayout), c.to.Format(DateLayout), got, c.want)
+		}
+	}
 }
