@@ -134,22 +134,32 @@ func run(ctx context.Context, db *store.DB, kind store.ImportTable, src source, 
 	if opts.Source == "" {
 		opts.Source = "import:" + filepath.Base(src.name)
 	}
-	var res *Result
-	err := db.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		res, err = load(ctx, tx, kind, src, opts)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	// Records are first COPYed straight into their table (PostgreSQL, not
+	// upserting); a duplicate among them rolls that back, and the file is
+	// read again through the staging checks, which name its rows.
+	direct := kind == store.ImportActivities && !opts.Upsert && db.Dialect == store.Postgres
+	for {
+		var res *Result
+		err := db.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			res, err = load(ctx, tx, kind, src, opts, direct)
+			return err
+		})
+		if direct && errors.Is(err, store.ErrImportDuplicate) {
+			direct = false
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
 	}
-	return res, nil
 }
 
 // load reads src into the staging table, checks it, and applies it when
 // every row is good; otherwise it returns an *Error and the caller's
 // transaction rolls back.
-func load(ctx context.Context, tx *store.Tx, kind store.ImportTable, src source, opts Options) (*Result, error) {
+func load(ctx context.Context, tx *store.Tx, kind store.ImportTable, src source, opts Options, direct bool) (*Result, error) {
 	probs := &problems{file: src.name}
 	rr, err := openRows(src, opts.Progress)
 	if err != nil {
@@ -172,7 +182,7 @@ func load(ctx context.Context, tx *store.Tx, kind store.ImportTable, src source,
 	if err := probs.err(); err != nil {
 		return nil, err
 	}
-	im, err := store.NewImport(ctx, tx, kind, store.ImportOptions{Upsert: opts.Upsert, Columns: lay.present, Source: opts.Source})
+	im, err := store.NewImport(ctx, tx, kind, store.ImportOptions{Upsert: opts.Upsert, Columns: lay.present, Source: opts.Source, Direct: direct})
 	if err != nil {
 		return nil, err
 	}

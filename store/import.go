@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -53,7 +54,19 @@ type ImportOptions struct {
 	Columns []string
 	// Source is recorded on every imported activity, e.g. "import:a.csv".
 	Source string
+	// Direct (PostgreSQL, activities, not upserting) COPYs the rows straight
+	// into activities, with no staging table and no checks: the natural
+	// key's unique index refuses a duplicate, within the file or with a
+	// stored record, and Conflicts then returns ErrImportDuplicate without
+	// naming the rows. The caller rolls back and imports the file again
+	// without Direct, whose checks name them. A province's month of records
+	// (a million rows) is stored in a third of the time of staging, checking
+	// and copying.
+	Direct bool
 }
+
+// ErrImportDuplicate is a Direct import's duplicate natural key.
+var ErrImportDuplicate = errors.New("import: a record's natural key is already taken")
 
 // VillageRow is one village line of a file.
 type VillageRow struct {
@@ -163,6 +176,7 @@ type Import struct {
 	stmt     *sql.Stmt
 	staged   int
 	indexed  bool
+	direct   bool // rows go straight into their table (ImportOptions.Direct)
 	dups     bool // the staged rows repeat a natural key (the unique index failed)
 	checked  bool // Conflicts ran
 	advisers map[string]int64
@@ -177,7 +191,8 @@ func NewImport(ctx context.Context, tx *Tx, table ImportTable, opts ImportOption
 	if !ok {
 		return nil, fmt.Errorf("store: unknown import table %q", table)
 	}
-	im := &Import{ctx: ctx, tx: tx, table: table, spec: spec, opts: opts}
+	im := &Import{ctx: ctx, tx: tx, table: table, spec: spec, opts: opts,
+		direct: opts.Direct && table == ImportActivities && !opts.Upsert && tx.Dialect == Postgres}
 	if table == ImportAssignments || table == ImportActivities {
 		var err error
 		if im.advisers, err = im.codes("advisers"); err != nil {
@@ -186,6 +201,15 @@ func NewImport(ctx context.Context, tx *Tx, table ImportTable, opts ImportOption
 		if im.villages, err = im.codes("villages"); err != nil {
 			return nil, err
 		}
+	}
+	if im.direct {
+		cols := []string{"adviser_id", "village_id", "kind", "day", "count", "amount_fen", "note", "source"}
+		stmt, err := tx.PrepareContext(ctx, "COPY activities ("+strings.Join(cols, ", ")+") FROM STDIN")
+		if err != nil {
+			return nil, fmt.Errorf("import: prepare copy: %w", err)
+		}
+		im.stmt, im.vals = stmt, make([]any, len(cols))
+		return im, nil
 	}
 	defs := []string{"line INTEGER NOT NULL"}
 	names := []string{"line"}
@@ -271,9 +295,17 @@ func (im *Import) stage(line int, vals ...any) error {
 	if im.stmt == nil {
 		return fmt.Errorf("store: import already checked; no more rows")
 	}
-	im.vals[0] = line
-	copy(im.vals[1:], vals)
+	if im.direct {
+		copy(im.vals, vals)
+		im.vals[len(vals)] = im.opts.Source
+	} else {
+		im.vals[0] = line
+		copy(im.vals[1:], vals)
+	}
 	if _, err := im.stmt.ExecContext(im.ctx, im.vals...); err != nil {
+		if im.direct && IsUniqueViolation(err) {
+			return ErrImportDuplicate
+		}
 		return fmt.Errorf("import: stage row %d: %w", line, err)
 	}
 	im.staged++
@@ -335,7 +367,14 @@ func (im *Import) finishStaging() error {
 		return nil
 	}
 	if err := im.Close(); err != nil {
+		if im.direct && IsUniqueViolation(err) {
+			return ErrImportDuplicate
+		}
 		return err
+	}
+	if im.direct {
+		im.indexed = true
+		return nil
 	}
 	im.indexed = true
 	key := strings.Join(im.spec.key, ", ")
@@ -404,6 +443,10 @@ func (im *Import) keyMatch(a, b string) string {
 func (im *Import) Conflicts(limit int) ([]Conflict, error) {
 	if err := im.finishStaging(); err != nil {
 		return nil, err
+	}
+	if im.direct {
+		im.checked = true
+		return nil, nil // the unique index checked the rows as they went in
 	}
 	var out []Conflict
 	lines := func(kind ConflictKind, q string) error {
@@ -488,6 +531,10 @@ func (im *Import) Apply() (ImportResult, error) {
 		return ImportResult{}, err
 	}
 	res := ImportResult{Rows: im.staged}
+	if im.direct {
+		res.Inserted = im.staged
+		return res, nil
+	}
 	var err error
 	// Without upserting, Conflicts has found no stored key: nothing updates.
 	if im.opts.Upsert || !im.checked {
