@@ -27,14 +27,22 @@ var (
 // parseDate reads a civil date. serials allows Excel serial day numbers
 // (XLSX date cells read raw).
 func parseDate(s string, serials bool) (time.Time, error) {
-	m := dateRE.FindStringSubmatch(s)
-	if m == nil {
-		m = dateCNRE.FindStringSubmatch(s)
+	var y, mo, d int
+	iso, matched := isoDate(s)
+	if matched {
+		y, mo, d = iso[0], iso[1], iso[2] // the usual form, without the regular expressions (a fifth of an import's CPU)
+	} else {
+		m := dateRE.FindStringSubmatch(s)
+		if m == nil {
+			m = dateCNRE.FindStringSubmatch(s)
+		}
+		if matched = m != nil; matched {
+			y, _ = strconv.Atoi(m[1])
+			mo, _ = strconv.Atoi(m[2])
+			d, _ = strconv.Atoi(m[3])
+		}
 	}
-	if m != nil {
-		y, _ := strconv.Atoi(m[1])
-		mo, _ := strconv.Atoi(m[2])
-		d, _ := strconv.Atoi(m[3])
+	if matched {
 		t := workflow.Date(y, time.Month(mo), d)
 		if y < 1900 || t.Year() != y || t.Month() != time.Month(mo) || t.Day() != d {
 			return time.Time{}, fmt.Errorf("日期 %q 不存在", s)
@@ -54,6 +62,21 @@ func parseDate(s string, serials bool) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("无法识别的日期 %q; %s", s, dateForms)
 }
 
+// isoDate reads YYYY-MM-DD, which dateRE also matches, as year, month and day.
+func isoDate(s string) ([3]int, bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' || !allDigits(s[:4]) || !allDigits(s[5:7]) || !allDigits(s[8:]) {
+		return [3]int{}, false
+	}
+	n := func(t string) int {
+		v := 0
+		for i := 0; i < len(t); i++ {
+			v = v*10 + int(t[i]-'0')
+		}
+		return v
+	}
+	return [3]int{n(s[:4]), n(s[5:7]), n(s[8:])}, true
+}
+
 // yuanNoise are the separators an amount may carry (built once: a
 // Replacer's setup costs more than its use).
 var yuanNoise = strings.NewReplacer(",", "", "，", "", " ", "")
@@ -62,7 +85,11 @@ var yuanNoise = strings.NewReplacer(",", "", "，", "", " ", "")
 // Thousands separators and a trailing 元 are allowed; more than two decimals
 // are not, except floating-point noise of a spreadsheet number.
 func parseYuan(s string) (int64, error) {
-	t := strings.TrimSuffix(yuanNoise.Replace(s), "元")
+	t := s
+	if strings.ContainsAny(t, ",， ") {
+		t = yuanNoise.Replace(t)
+	}
+	t = strings.TrimSuffix(t, "元")
 	if strings.HasPrefix(t, "-") {
 		return 0, fmt.Errorf("金额 %q 不能为负数", s)
 	}

@@ -3,6 +3,7 @@ package importer
 import (
 	"bytes"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -98,5 +99,29 @@ func TestColName(t *testing.T) {
 		if got := colName(i); got != want {
 			t.Errorf("colName(%d) = %q, want %q", i, got, want)
 		}
+	}
+}
+
+// TestISODateFastPath holds the YYYY-MM-DD fast path to the regular
+// expression it stands in for.
+func TestISODateFastPath(t *testing.T) {
+	for _, s := range []string{"2018-03-24", "2018-02-30", "0000-00-00", "1899-12-31", "2018-3-24", "2018-03-2x", "２018-03-24", "2018/03/24", "20180-3-24"} {
+		iso, ok := isoDate(s)
+		m := dateRE.FindStringSubmatch(s)
+		if ok != (m != nil && len(s) == 10 && s[4] == '-' && s[7] == '-') {
+			t.Errorf("%q: fast path %v, expression %v", s, ok, m != nil)
+			continue
+		}
+		if ok {
+			y, _ := strconv.Atoi(m[1])
+			mo, _ := strconv.Atoi(m[2])
+			d, _ := strconv.Atoi(m[3])
+			if iso != [3]int{y, mo, d} {
+				t.Errorf("%q: fast path %v, expression %d-%d-%d", s, iso, y, mo, d)
+			}
+		}
+	}
+	if _, err := parseDate("0000-00-00", false); err == nil || !strings.Contains(err.Error(), "不存在") {
+		t.Errorf("0000-00-00: %v", err)
 	}
 }
