@@ -102,13 +102,23 @@ func TestColName(t *testing.T) {
 	}
 }
 
-// TestISODateFastPath holds the YYYY-MM-DD fast path to the regular
-// expression it stands in for.
-func TestISODateFastPath(t *testing.T) {
-	for _, s := range []string{"2018-03-24", "2018-02-30", "0000-00-00", "1899-12-31", "2018-3-24", "2018-03-2x", "２018-03-24", "2018/03/24", "20180-3-24"} {
-		iso, ok := isoDate(s)
+// TestNumericDateFastPath holds the fast path for the numeric forms to the
+// regular expression it stands in for.
+func TestNumericDateFastPath(t *testing.T) {
+	var cases []string
+	for _, sep := range []string{"-", "/", ".", " ", "年"} {
+		for _, y := range []string{"2018", "0000", "201", "20180", "２018"} {
+			for _, m := range []string{"3", "03", "12", "00", "123", "", "x"} {
+				for _, d := range []string{"24", "1", "01", "30", "", "245"} {
+					cases = append(cases, y+sep+m+sep+d, y+sep+m+"/"+d, y+"-"+m+sep+d+" 10:30", y+sep+m+sep+d+"x")
+				}
+			}
+		}
+	}
+	for _, s := range cases {
+		got, ok := numericDate(s)
 		m := dateRE.FindStringSubmatch(s)
-		if ok != (m != nil && len(s) == 10 && s[4] == '-' && s[7] == '-') {
+		if ok && m == nil || !ok && m != nil && !strings.ContainsAny(s, " T") {
 			t.Errorf("%q: fast path %v, expression %v", s, ok, m != nil)
 			continue
 		}
@@ -116,8 +126,8 @@ func TestISODateFastPath(t *testing.T) {
 			y, _ := strconv.Atoi(m[1])
 			mo, _ := strconv.Atoi(m[2])
 			d, _ := strconv.Atoi(m[3])
-			if iso != [3]int{y, mo, d} {
-				t.Errorf("%q: fast path %v, expression %d-%d-%d", s, iso, y, mo, d)
+			if got != [3]int{y, mo, d} {
+				t.Errorf("%q: fast path %v, expression %d-%d-%d", s, got, y, mo, d)
 			}
 		}
 	}
