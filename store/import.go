@@ -176,9 +176,10 @@ type Import struct {
 	stmt     *sql.Stmt
 	staged   int
 	indexed  bool
-	direct   bool // rows go straight into their table (ImportOptions.Direct)
-	dups     bool // the staged rows repeat a natural key (the unique index failed)
-	checked  bool // Conflicts ran
+	direct   bool    // rows go straight into their table (ImportOptions.Direct)
+	copier   *copier // sends them, when direct
+	dups     bool    // the staged rows repeat a natural key (the unique index failed)
+	checked  bool    // Conflicts ran
 	advisers map[string]int64
 	villages map[string]int64
 	vals     []any
@@ -209,6 +210,7 @@ func NewImport(ctx context.Context, tx *Tx, table ImportTable, opts ImportOption
 			return nil, fmt.Errorf("import: prepare copy: %w", err)
 		}
 		im.stmt, im.vals = stmt, make([]any, len(cols))
+		im.copier = newCopier(ctx, stmt, len(cols))
 		return im, nil
 	}
 	defs := []string{"line INTEGER NOT NULL"}
@@ -295,17 +297,21 @@ func (im *Import) stage(line int, vals ...any) error {
 	if im.stmt == nil {
 		return fmt.Errorf("store: import already checked; no more rows")
 	}
-	if im.direct {
+	if im.copier != nil {
 		copy(im.vals, vals)
 		im.vals[len(vals)] = im.opts.Source
-	} else {
-		im.vals[0] = line
-		copy(im.vals[1:], vals)
-	}
-	if _, err := im.stmt.ExecContext(im.ctx, im.vals...); err != nil {
-		if im.direct && IsUniqueViolation(err) {
-			return ErrImportDuplicate
+		if err := im.copier.add(im.vals...); err != nil {
+			if IsUniqueViolation(err) {
+				return ErrImportDuplicate
+			}
+			return fmt.Errorf("import: copy rows: %w", err)
 		}
+		im.staged++
+		return nil
+	}
+	im.vals[0] = line
+	copy(im.vals[1:], vals)
+	if _, err := im.stmt.ExecContext(im.ctx, im.vals...); err != nil {
 		return fmt.Errorf("import: stage row %d: %w", line, err)
 	}
 	im.staged++
@@ -415,6 +421,13 @@ func (im *Import) Close() error {
 		return nil
 	}
 	im.stmt = nil
+	if c := im.copier; c != nil {
+		im.copier = nil
+		if err := c.close(); err != nil {
+			stmt.Close()
+			return fmt.Errorf("import: copy rows: %w", err)
+		}
+	}
 	if im.tx.Dialect == Postgres {
 		if _, err := stmt.ExecContext(im.ctx); err != nil {
 			stmt.Close()
