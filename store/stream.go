@@ -22,17 +22,17 @@ import (
 )
 
 // streamActivities folds, on PostgreSQL, the activity records of the windows
-// (scanFrom..End) streamed raw by ONE `COPY (SELECT …) TO STDOUT` in binary:
-// the server only scans and filters, and the fold counts each record into
-// per-village and per-adviser arrays as it arrives.
+// (scanFrom..End) streamed raw by `COPY (SELECT …) TO STDOUT` in binary —
+// two such streams at once, each over its own days — while the server only
+// scans and filters: the fold counts each record into per-village and
+// per-adviser arrays as it arrives.
 //
 // A GROUP BY village, adviser, kind spends most of its time in the server's
 // hash table (half a million groups from five million rows on two cores);
-// streaming the rows costs little more than the scan itself, and the fold
-// runs on the other core while the server scans. lib/pq cannot read COPY
-// output, so this one statement goes through a pgconn connection of its own,
-// opened for the call from the same URL (the facts are read outside any
-// transaction either way).
+// streaming the rows costs little more than scanning them. lib/pq cannot
+// read COPY output, so these statements go through pgconn connections of
+// their own, opened for the call from the same URL (the facts are read
+// outside any transaction either way).
 func (db *DB) streamActivities(ctx context.Context, scanFrom time.Time, f *factsFold) error {
 	req := f.req
 	totals, recovered := false, false
