@@ -146,6 +146,9 @@ func run(ctx context.Context, db *store.DB, kind store.ImportTable, src source, 
 			return err
 		})
 		if direct && errors.Is(err, store.ErrImportDuplicate) {
+			if opts.Progress != nil {
+				fmt.Fprintln(opts.Progress, "有重复的记录, 没有导入任何一行; 正在重新检查文件, 以列出重复的行…")
+			}
 			direct = false
 			continue
 		}
