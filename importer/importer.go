@@ -134,10 +134,11 @@ func run(ctx context.Context, db *store.DB, kind store.ImportTable, src source, 
 	if opts.Source == "" {
 		opts.Source = "import:" + filepath.Base(src.name)
 	}
-	// Records are first COPYed straight into their table (PostgreSQL, not
-	// upserting); a duplicate among them rolls that back, and the file is
-	// read again through the staging checks, which name its rows.
-	direct := kind == store.ImportActivities && !opts.Upsert && db.Dialect == store.Postgres
+	// Records go straight into their table where the store can (see
+	// store.ImportOptions.Direct); a duplicate among them rolls that back,
+	// and the file is read again through the staging checks, which name its
+	// rows.
+	direct := true
 	for {
 		var res *Result
 		err := db.InTx(ctx, func(tx *store.Tx) error {

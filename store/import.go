@@ -68,6 +68,15 @@ type ImportOptions struct {
 // ErrImportDuplicate is a Direct import's duplicate natural key.
 var ErrImportDuplicate = errors.New("import: a record's natural key is already taken")
 
+// directError is err of a Direct import's COPY, or ErrImportDuplicate when
+// the natural key refused a row.
+func directError(err error) error {
+	if IsUniqueViolation(err) {
+		return ErrImportDuplicate
+	}
+	return err
+}
+
 // VillageRow is one village line of a file.
 type VillageRow struct {
 	Line     int
@@ -204,8 +213,11 @@ func NewImport(ctx context.Context, tx *Tx, table ImportTable, opts ImportOption
 		}
 	}
 	if im.direct {
-		cols := []string{"adviser_id", "village_id", "kind", "day", "count", "amount_fen", "note", "source"}
-		stmt, err := tx.PrepareContext(ctx, "COPY activities ("+strings.Join(cols, ", ")+") FROM STDIN")
+		cols := []string{"source"} // then the staged columns, as stage passes them
+		for _, c := range spec.cols {
+			cols = append(cols, c.name)
+		}
+		stmt, err := tx.PrepareContext(ctx, "COPY "+spec.target+" ("+strings.Join(cols, ", ")+") FROM STDIN")
 		if err != nil {
 			return nil, fmt.Errorf("import: prepare copy: %w", err)
 		}
@@ -298,13 +310,10 @@ func (im *Import) stage(line int, vals ...any) error {
 		return fmt.Errorf("store: import already checked; no more rows")
 	}
 	if im.copier != nil {
-		copy(im.vals, vals)
-		im.vals[len(vals)] = im.opts.Source
+		im.vals[0] = im.opts.Source
+		copy(im.vals[1:], vals)
 		if err := im.copier.add(im.vals...); err != nil {
-			if IsUniqueViolation(err) {
-				return ErrImportDuplicate
-			}
-			return fmt.Errorf("import: copy rows: %w", err)
+			return directError(fmt.Errorf("import: copy rows: %w", err))
 		}
 		im.staged++
 		return nil
@@ -373,8 +382,8 @@ func (im *Import) finishStaging() error {
 		return nil
 	}
 	if err := im.Close(); err != nil {
-		if im.direct && IsUniqueViolation(err) {
-			return ErrImportDuplicate
+		if im.direct {
+			return directError(err)
 		}
 		return err
 	}
