@@ -99,7 +99,7 @@ func splitDays(from, to time.Time) []rules.DateRange {
 	mid := from.Add(to.Sub(from) / 2)
 	best := time.Time{}
 	for q := time.Date(from.Year(), time.Month((int(from.Month())-1)/3*3+1), 1, 0, 0, 0, 0, time.UTC); !q.After(to); q = q.AddDate(0, 3, 0) {
-		if q.After(from) && (best.IsZero() || absDuration(q.Sub(mid)) < absDuration(best.Sub(mid))) {
+		if q.After(from) && (best.IsZero() || q.Sub(mid).Abs() < best.Sub(mid).Abs()) {
 			best = q
 		}
 	}
@@ -107,13 +107,6 @@ func splitDays(from, to time.Time) []rules.DateRange {
 		return whole
 	}
 	return []rules.DateRange{{From: from, To: best.AddDate(0, 0, -1)}, {From: best, To: to}}
-}
-
-func absDuration(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
 }
 
 // copyActivities runs one COPY of activity rows on a connection of its own
@@ -247,24 +240,11 @@ func (s *streamFold) finish() {
 	s.villages.flush()
 	s.advisers.flush()
 	nb := len(s.starts)
-	tally := func(slot []int32, w int) rules.Tally {
-		var t rules.Tally
-		for b := range s.span[w] {
-			t.Events += slot[2*b]
-			t.Total += slot[2*b+1]
-		}
-		return t
-	}
 	for i := range s.f.out {
 		to := foldTarget{village: &s.f.out[i]}
+		s.handOver(to, &s.villages, i)
 		for k := range rules.NumKinds {
-			slot := s.villages.of(i, k)
-			for w := range s.span {
-				if t := tally(slot, w); t.Events > 0 {
-					s.f.add(to, k, w, t, 0)
-				}
-			}
-			if last := slot[len(slot)-1]; s.last && last != noDay {
+			if last := s.villages.of(i, k)[s.villages.stride-1]; s.last && last != noDay {
 				s.f.noteLast(to, k, timeOfPGDay(last))
 			}
 		}
@@ -277,13 +257,23 @@ func (s *streamFold) finish() {
 		}
 	}
 	for a, ts := range s.served {
-		to := foldTarget{adviser: ts}
-		for k := range rules.NumKinds {
-			slot := s.advisers.of(a, k)
-			for w := range s.span {
-				if t := tally(slot, w); t.Events > 0 {
-					s.f.add(to, k, w, t, 0)
-				}
+		s.handOver(foldTarget{adviser: ts}, &s.advisers, a)
+	}
+}
+
+// handOver adds entity i's counts of every kind, summed per window over the
+// window's buckets, to the target.
+func (s *streamFold) handOver(to foldTarget, sl *slots, i int) {
+	for k := range rules.NumKinds {
+		slot := sl.of(i, k)
+		for w, span := range s.span {
+			var t rules.Tally
+			for b := range span {
+				t.Events += slot[2*b]
+				t.Total += slot[2*b+1]
+			}
+			if t.Events > 0 {
+				s.f.add(to, k, w, t, 0)
 			}
 		}
 	}
