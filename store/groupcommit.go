@@ -3,11 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/lib/pq"
 
@@ -337,48 +335,3 @@ const pgTransitionManyMessages = `m AS (
 	ORDER BY m.ord
 	ON CONFLICT (cause, recipient, channel) DO NOTHING
 )`
-
-// dayArray is a date[] parameter, NULL for a zero Day: the text
-// pq.GenericArray makes of a []Day, without its reflection.
-type dayArray []Day
-
-func (a dayArray) Value() (driver.Value, error) {
-	b := make([]byte, 1, 2+13*len(a))
-	b[0] = '{'
-	for i, d := range a {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if d.Time.IsZero() {
-			b = append(b, "NULL"...)
-			continue
-		}
-		b = append(b, '"')
-		b = d.Time.AppendFormat(b, DateLayout)
-		b = append(b, '"')
-	}
-	return string(append(b, '}')), nil
-}
-
-// instantArray is a timestamptz[] parameter, NULL for a zero Instant: the
-// text pq.GenericArray makes of an []Instant, without its reflection.
-type instantArray []Instant
-
-func (a instantArray) Value() (driver.Value, error) {
-	b := make([]byte, 1, 2+33*len(a))
-	b[0] = '{'
-	for i, v := range a {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		t := time.Time(v)
-		if t.IsZero() {
-			b = append(b, "NULL"...)
-			continue
-		}
-		b = append(b, '"')
-		b = t.UTC().AppendFormat(b, InstantLayout)
-		b = append(b, '"')
-	}
-	return string(append(b, '}')), nil
-}

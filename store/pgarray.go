@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql/driver"
 	"strings"
+	"time"
 )
 
 // textArray is a PostgreSQL text[] parameter. It encodes like pq.Array of a
@@ -44,4 +45,41 @@ func (a textArray) Value() (driver.Value, error) {
 	}
 	b.WriteByte('}')
 	return b.String(), nil
+}
+
+// dayArray is a date[] parameter, NULL for a zero Day: the text
+// pq.GenericArray makes of a []Day, without its reflection.
+type dayArray []Day
+
+func (a dayArray) Value() (driver.Value, error) {
+	return timeArray(len(a), 13, func(i int) time.Time { return a[i].Time }, DateLayout), nil
+}
+
+// instantArray is a timestamptz[] parameter, NULL for a zero Instant: the
+// text pq.GenericArray makes of an []Instant, without its reflection.
+type instantArray []Instant
+
+func (a instantArray) Value() (driver.Value, error) {
+	return timeArray(len(a), 33, func(i int) time.Time { return time.Time(a[i]).UTC() }, InstantLayout), nil
+}
+
+// timeArray is the array literal of n times, each quoted in layout (width
+// bytes at most), NULL for a zero time.
+func timeArray(n, width int, at func(int) time.Time, layout string) string {
+	b := make([]byte, 1, 2+width*n)
+	b[0] = '{'
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		t := at(i)
+		if t.IsZero() {
+			b = append(b, "NULL"...)
+			continue
+		}
+		b = append(b, '"')
+		b = t.AppendFormat(b, layout)
+		b = append(b, '"')
+	}
+	return string(append(b, '}'))
 }
