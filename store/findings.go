@@ -361,23 +361,19 @@ func transitionResult(t *workflow.Transition, res sql.Result, err error) error {
 // inserts. Each finding names its village (and adviser) by code; InsertFindings
 // fills in ID, township, names and the lifecycle fields.
 func InsertFindings(ctx context.Context, tx *Tx, fs []*workflow.Finding, at time.Time) error {
-	_, err := InsertFindingsThen(ctx, tx, fs, at, nil)
-	return err
+	return InsertFindingsThen(ctx, tx, fs, at, nil)
 }
 
 // InsertFindingsThen is InsertFindings with a first transition decided
 // before anything is written: then (when not nil) is applied to each
 // discovered finding, and the finding is stored as it leaves that
 // transition, with both history entries — one write per row instead of an
-// insert and an update. It returns the transitions then made.
+// insert and an update. then sees each transition as it is made (a round
+// renders its message meanwhile).
 func InsertFindingsThen(ctx context.Context, tx *Tx, fs []*workflow.Finding, at time.Time,
-	then func(*workflow.Finding) (*workflow.Transition, error)) ([]*workflow.Transition, error) {
+	then func(*workflow.Finding) (*workflow.Transition, error)) error {
 	if len(fs) == 0 {
-		return nil, nil
-	}
-	var ts []*workflow.Transition
-	if then != nil {
-		ts = make([]*workflow.Transition, 0, len(fs))
+		return nil
 	}
 	at = at.UTC().Truncate(time.Microsecond)
 	type village struct {
@@ -401,7 +397,7 @@ func InsertFindingsThen(ctx context.Context, tx *Tx, fs []*workflow.Finding, at 
 		vByCode[code] = v
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("insert findings: read villages: %w", err)
+		return fmt.Errorf("insert findings: read villages: %w", err)
 	}
 	aByCode := map[string]*adviser{}
 	if err := scanRows(ctx, tx, `SELECT code, id, name FROM advisers`, func(rows *sql.Rows) error {
@@ -413,11 +409,11 @@ func InsertFindingsThen(ctx context.Context, tx *Tx, fs []*workflow.Finding, at 
 		aByCode[code] = a
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("insert findings: read advisers: %w", err)
+		return fmt.Errorf("insert findings: read advisers: %w", err)
 	}
 	ids, err := reserveFindingIDs(ctx, tx, len(fs))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// On PostgreSQL the findings are copied as they are made, while the
 	// next ones are made (hashed, transitioned).
@@ -462,7 +458,6 @@ func InsertFindingsThen(ctx context.Context, tx *Tx, fs []*workflow.Finding, at 
 				t.Finding.Version = f.Version + 1 // as the guarded update would leave it
 				row = t.Finding
 				hrows = append(hrows, historyRow(&t.Entry))
-				ts = append(ts, t)
 			}
 			evidence := string(row.Evidence)
 			if evidence == "" {
@@ -497,16 +492,16 @@ func InsertFindingsThen(ctx context.Context, tx *Tx, fs []*workflow.Finding, at 
 	if IsUniqueViolation(err) {
 		// findings_one_open: another transaction inserted an open finding
 		// for the same village and rule since this one read them.
-		return nil, fmt.Errorf("insert findings: %w", workflow.ErrConflict)
+		return fmt.Errorf("insert findings: %w", workflow.ErrConflict)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("insert findings: %w", err)
+		return fmt.Errorf("insert findings: %w", err)
 	}
 	if err := insertRows(ctx, tx, `INSERT INTO finding_history (finding_id, seq, at, actor, actor_role, event,
 		from_state, to_state, comment, payload, prev_hash, hash) VALUES `, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 12, hrows); err != nil {
-		return nil, fmt.Errorf("insert finding history: %w", err)
+		return fmt.Errorf("insert finding history: %w", err)
 	}
-	return ts, nil
+	return nil
 }
 
 // findingsInto is the findings table with the columns InsertFindingsThen writes.

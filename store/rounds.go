@@ -204,7 +204,7 @@ func (r roundTx) OpenFindings(ctx context.Context, villages []string) ([]*workfl
 }
 
 func (r roundTx) InsertFindings(ctx context.Context, fs []*workflow.Finding, at time.Time,
-	then func(*workflow.Finding) (*workflow.Transition, error)) ([]*workflow.Transition, error) {
+	then func(*workflow.Finding) (*workflow.Transition, error)) error {
 	return InsertFindingsThen(ctx, r.tx, fs, at, then)
 }
 

@@ -92,9 +92,8 @@ type RoundTx interface {
 	// InsertFindings writes new findings (discovered) with their first
 	// history entry; sets IDs. When then is not nil it is applied to each
 	// discovered finding before anything is written, and the finding is
-	// stored as that transition leaves it, with its entry too; the
-	// transitions are returned.
-	InsertFindings(ctx context.Context, fs []*Finding, at time.Time, then func(*Finding) (*Transition, error)) ([]*Transition, error)
+	// stored as that transition leaves it, with its entry too.
+	InsertFindings(ctx context.Context, fs []*Finding, at time.Time, then func(*Finding) (*Transition, error)) error
 	// LinkFindings records the problems a round found: new ones and repeats.
 	LinkFindings(ctx context.Context, roundID int64, fresh, repeats []int64) error
 	// Transitions writes transitions, each guarded by its finding's version.
@@ -311,7 +310,7 @@ func (rs *Rounds) Open(ctx context.Context, req OpenRequest) (*Round, error) {
 				return t, nil
 			}
 		}
-		if _, err := tx.InsertFindings(ctx, fresh, now, order); err != nil {
+		if err := tx.InsertFindings(ctx, fresh, now, order); err != nil {
 			return err
 		}
 		freshIDs := make([]int64, len(fresh))
