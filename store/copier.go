@@ -6,10 +6,12 @@ import (
 	"sync/atomic"
 )
 
-// copier feeds rows to a COPY … FROM STDIN statement from a goroutine of
-// its own: the caller reads and parses a file on one core while the rows are
-// converted and sent (database/sql and lib/pq: a third of an import's CPU)
-// on another, and the server stores them.
+// copier feeds rows to a PostgreSQL COPY … FROM STDIN statement from a
+// goroutine of its own: the caller makes the rows (reads and parses a file,
+// hashes and transitions findings) on one core while they are converted and
+// sent (database/sql and lib/pq: a third of an import's CPU) on another, and
+// the server stores them. The transaction must not be used otherwise until
+// close has returned.
 type copier struct {
 	ctx     context.Context
 	stmt    *sql.Stmt
@@ -25,11 +27,17 @@ type copier struct {
 // copyBatch is how many rows go to the goroutine at a time.
 const copyBatch = 512
 
-func newCopier(ctx context.Context, stmt *sql.Stmt, width int) *copier {
+// startCopy prepares copyStmt in tx and starts sending it rows of width
+// values.
+func startCopy(ctx context.Context, tx *Tx, copyStmt string, width int) (*copier, error) {
+	stmt, err := tx.PrepareContext(ctx, copyStmt)
+	if err != nil {
+		return nil, err
+	}
 	c := &copier{ctx: ctx, stmt: stmt, width: width, batches: make(chan []any, 4), free: make(chan []any, 4),
 		done: make(chan struct{})}
 	go c.run()
-	return c
+	return c, nil
 }
 
 func (c *copier) run() {
@@ -48,8 +56,8 @@ func (c *copier) run() {
 	}
 }
 
-// add queues one row (its values, in the statement's column order); an
-// error is the COPY's, from an earlier row.
+// add queues one row (its values, in the statement's column order, copied);
+// an error is the COPY's, from an earlier row.
 func (c *copier) add(vals ...any) error {
 	if c.failed.Load() {
 		return c.err
@@ -69,8 +77,8 @@ func (c *copier) add(vals ...any) error {
 	return nil
 }
 
-// close sends the last rows, waits for the goroutine and returns the first
-// error. The statement is the caller's to flush and close.
+// close sends the last rows, waits for the goroutine, ends the COPY and
+// closes the statement, and returns the first error.
 func (c *copier) close() error {
 	if len(c.cur) > 0 && !c.failed.Load() {
 		c.batches <- c.cur
@@ -78,5 +86,12 @@ func (c *copier) close() error {
 	c.cur = nil
 	close(c.batches)
 	<-c.done
-	return c.err
+	err := c.err
+	if err == nil {
+		_, err = c.stmt.ExecContext(c.ctx)
+	}
+	if cerr := c.stmt.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -417,11 +417,13 @@ func InsertFindingsThen(ctx context.Context, tx *Tx, fs []*workflow.Finding, at 
 	}
 	// On PostgreSQL the findings are copied as they are made, while the
 	// next ones are made (hashed, transitioned).
+	const cols = 25
 	var frows [][]any
-	var stream chan<- []any
-	var copied func() error
+	var stream *copier
 	if tx.Dialect == Postgres {
-		stream, copied = copyStream(ctx, tx, "COPY "+findingsInto+" FROM STDIN", len(fs))
+		if stream, err = startCopy(ctx, tx, "COPY "+findingsInto+" FROM STDIN", cols); err != nil {
+			return fmt.Errorf("insert findings: %w", err)
+		}
 	} else {
 		frows = make([][]any, 0, len(fs))
 	}
@@ -472,7 +474,9 @@ func InsertFindingsThen(ctx context.Context, tx *Tx, fs []*workflow.Finding, at 
 				string(row.State), row.Version, DayPtr(row.Deadline), row.Rejections, row.Summons, row.Escalations,
 				row.VerifiedBy, Instant(row.CreatedAt), Instant(row.UpdatedAt), row.LastSeq, row.LastHash, DayPtr(row.InterviewOn)}
 			if stream != nil {
-				stream <- frow
+				if err := stream.add(frow...); err != nil {
+					return err
+				}
 			} else {
 				frows = append(frows, frow)
 			}
@@ -480,12 +484,10 @@ func InsertFindingsThen(ctx context.Context, tx *Tx, fs []*workflow.Finding, at 
 		return nil
 	}()
 	if stream != nil {
-		close(stream)
-		if cerr := copied(); err == nil {
+		if cerr := stream.close(); err == nil {
 			err = cerr
 		}
 	} else if err == nil {
-		const cols = 25
 		fph := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 		err = insertRows(ctx, tx, "INSERT INTO "+findingsInto+" VALUES ", fph, cols, frows)
 	}
@@ -588,31 +590,6 @@ func insertRows(ctx context.Context, tx *Tx, head, tuple string, cols int, rows 
 		}
 	}
 	return nil
-}
-
-// copyStream streams the rows sent on rows through a PostgreSQL COPY
-// statement, in a goroutine of its own: tx must not be used otherwise until
-// rows is closed and wait has returned the COPY's error. Up to n rows are
-// taken without waiting.
-func copyStream(ctx context.Context, tx *Tx, copyStmt string, n int) (rows chan<- []any, wait func() error) {
-	ch := make(chan []any, n)
-	done := make(chan error, 1)
-	go func() {
-		stmt, err := tx.PrepareContext(ctx, copyStmt)
-		if err == nil {
-			defer stmt.Close()
-		}
-		for r := range ch {
-			if err == nil {
-				_, err = stmt.ExecContext(ctx, r...)
-			}
-		}
-		if err == nil {
-			_, err = stmt.ExecContext(ctx)
-		}
-		done <- err
-	}()
-	return ch, func() error { return <-done }
 }
 
 // copyRows streams rows through a PostgreSQL COPY statement.

@@ -217,12 +217,11 @@ func NewImport(ctx context.Context, tx *Tx, table ImportTable, opts ImportOption
 		for _, c := range spec.cols {
 			cols = append(cols, c.name)
 		}
-		stmt, err := tx.PrepareContext(ctx, "COPY "+spec.target+" ("+strings.Join(cols, ", ")+") FROM STDIN")
+		c, err := startCopy(ctx, tx, "COPY "+spec.target+" ("+strings.Join(cols, ", ")+") FROM STDIN", len(cols))
 		if err != nil {
 			return nil, fmt.Errorf("import: prepare copy: %w", err)
 		}
-		im.stmt, im.vals = stmt, make([]any, len(cols))
-		im.copier = newCopier(ctx, stmt, len(cols))
+		im.copier, im.vals = c, make([]any, len(cols))
 		return im, nil
 	}
 	defs := []string{"line INTEGER NOT NULL"}
@@ -306,7 +305,7 @@ func (im *Import) VillageID(code string) (int64, bool) {
 }
 
 func (im *Import) stage(line int, vals ...any) error {
-	if im.stmt == nil {
+	if im.stmt == nil && im.copier == nil {
 		return fmt.Errorf("store: import already checked; no more rows")
 	}
 	if im.copier != nil {
@@ -425,18 +424,18 @@ func (im *Import) finishStaging() error {
 // roll back cleanly). Conflicts and Apply call it; call it yourself when
 // giving up early. It is safe to call twice.
 func (im *Import) Close() error {
+	if c := im.copier; c != nil {
+		im.copier = nil
+		if err := c.close(); err != nil {
+			return fmt.Errorf("import: copy rows: %w", err)
+		}
+		return nil
+	}
 	stmt := im.stmt
 	if stmt == nil {
 		return nil
 	}
 	im.stmt = nil
-	if c := im.copier; c != nil {
-		im.copier = nil
-		if err := c.close(); err != nil {
-			stmt.Close()
-			return fmt.Errorf("import: copy rows: %w", err)
-		}
-	}
 	if im.tx.Dialect == Postgres {
 		if _, err := stmt.ExecContext(im.ctx); err != nil {
 			stmt.Close()
